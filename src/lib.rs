@@ -1,0 +1,74 @@
+//! Kamailio 5.6's module ABI in safe Rust: the foundation every module of this project uses.
+//!
+//! `sys` holds the generated bindings; everything else is the safe API over them. Module
+//! crates declare themselves with [`module!`] and never need `unsafe`.
+
+pub mod api;
+pub mod db;
+pub mod guard;
+pub mod kstr;
+pub mod lock;
+pub mod log;
+pub mod mem;
+pub mod module;
+pub mod msg;
+pub mod presence;
+pub mod pua;
+pub mod pv;
+pub mod rpc;
+pub mod sl;
+pub mod sys;
+pub mod timer;
+pub mod tm;
+
+pub use db::{Db, DbConn, Value};
+pub use lock::{ShmLock, ShmMutex};
+pub use mem::{ShmBox, ShmGlobal};
+pub use module::{CfgParam, Fixup, IntParam, ParamValue, Rank, StrParam};
+pub use msg::SipMsg;
+pub use pv::PvValue;
+pub use rpc::Rpc;
+
+use std::fmt;
+
+/// An error with a message for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<String> for Error {
+    fn from(s: String) -> Self {
+        Error(s)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(s: &str) -> Self {
+        Error(s.to_string())
+    }
+}
+
+impl From<db::DbError> for Error {
+    fn from(e: db::DbError) -> Self {
+        Error(e.0)
+    }
+}
+
+/// This process's number in Kamailio's process table.
+pub fn process_no() -> i32 {
+    // SAFETY: a plain int the core sets for each process.
+    unsafe { sys::process_no }
+}
+
+/// This process's pid.
+pub fn pid() -> i32 {
+    // SAFETY: a core function without preconditions.
+    unsafe { sys::my_pid() }
+}

@@ -1,0 +1,70 @@
+//! The presence module's API (`bind_presence`): registering events and looking them up.
+
+use std::ffi::c_uint;
+
+use crate::{api, kstr, sys, Error};
+
+/// `PUBL_TYPE`: an event whose state comes from PUBLISH (presence/event_list.h).
+pub const PUBL_TYPE: i32 = 1 << 1;
+/// `WINFO_TYPE`: a watcher-info event.
+pub const WINFO_TYPE: i32 = 1 << 0;
+
+/// An event to register with presence (no callbacks: a pass-through event).
+pub struct PresenceEvent<'a> {
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub default_expires: u32,
+    pub req_auth: bool,
+}
+
+/// What `add_event` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Registered {
+    /// Our registration is the event's.
+    Added,
+    /// The event was already registered (presence keeps the first registration).
+    AlreadyPresent,
+}
+
+/// The bound presence API.
+#[derive(Clone, Copy)]
+pub struct PresenceApi(sys::presence_api_t);
+
+impl PresenceApi {
+    /// Binds presence if it is loaded.
+    pub fn bind() -> Option<PresenceApi> {
+        api::bind::<sys::presence_api_t>(c"bind_presence", 1).map(PresenceApi)
+    }
+
+    /// True if presence knows an event of that name.
+    pub fn contains_event(&self, name: &str) -> bool {
+        let Some(f) = self.0.contains_event else { return false };
+        let mut n = kstr::view(name.as_bytes());
+        // SAFETY: presence only reads the name (a NULL parsed event is allowed).
+        !unsafe { f(&mut n, std::ptr::null_mut()) }.is_null()
+    }
+
+    /// Registers an event (call from mod_init, with presence loaded before this module).
+    pub fn add_event(&self, ev: &PresenceEvent) -> Result<Registered, Error> {
+        let add = self.0.add_event.ok_or_else(|| Error::from("presence has no add_event"))?;
+        if self.contains_event(ev.name) {
+            return Ok(Registered::AlreadyPresent);
+        }
+        let mut e = sys::pres_ev_t::default();
+        e.name = kstr::view(ev.name.as_bytes());
+        e.content_type = kstr::view(ev.content_type.as_bytes());
+        e.default_expires = ev.default_expires as c_uint;
+        e.type_ = PUBL_TYPE;
+        e.req_auth = ev.req_auth as i32;
+        // SAFETY: presence copies the struct and the strings into shm.
+        if unsafe { add(&mut e) } < 0 {
+            return Err(Error::from(format!("presence refused the event {}", ev.name)));
+        }
+        Ok(Registered::Added)
+    }
+
+    /// The raw function table.
+    pub fn raw(&self) -> &sys::presence_api_t {
+        &self.0
+    }
+}

@@ -1,0 +1,106 @@
+//! Pseudo-variables exported by a module: `$name(inner)`, read-only, answered by a Rust getter.
+
+use std::cell::RefCell;
+use std::ffi::{c_int, CStr};
+
+use crate::guard::guard;
+use crate::msg::SipMsg;
+use crate::{kstr, sys};
+
+/// What a pseudo-variable getter answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PvValue {
+    Null,
+    Int(i32),
+    Str(String),
+}
+
+/// The getter trampoline signature.
+pub type GetFn = unsafe extern "C" fn(*mut sys::sip_msg, *mut sys::pv_param_t, *mut sys::pv_value_t) -> c_int;
+
+/// The table terminator.
+pub const END: sys::pv_export_t = sys::pv_export_t {
+    name: kstr::empty(),
+    type_: 0,
+    getf: None,
+    setf: None,
+    parse_name: None,
+    parse_index: None,
+    init_param: None,
+    iparam: 0,
+};
+
+/// A `pv_export_t` for `$name(inner)`; `name_nul` ends with NUL.
+pub const fn export(name_nul: &'static str, getf: GetFn) -> sys::pv_export_t {
+    sys::pv_export_t {
+        name: sys::str_ { s: name_nul.as_ptr() as *mut _, len: name_nul.len() as c_int - 1 },
+        type_: sys::PVT_OTHER,
+        getf: Some(getf),
+        setf: None,
+        parse_name: Some(parse_name),
+        parse_index: None,
+        init_param: None,
+        iparam: 0,
+    }
+}
+
+/// Keeps the text between the parentheses as the PV's name.
+unsafe extern "C" fn parse_name(sp: *mut sys::pv_spec_t, input: *mut sys::str_) -> c_int {
+    let (Some(sp), Some(input)) = (sp.as_mut(), input.as_ref()) else { return -1 };
+    if input.s.is_null() || input.len <= 0 {
+        return -1;
+    }
+    sp.pvp.pvn.type_ = sys::PV_NAME_INTSTR as c_int;
+    sp.pvp.pvn.u.isname.type_ = sys::AVP_NAME_STR as c_int;
+    // The cfg parser keeps this text for the life of the process.
+    sp.pvp.pvn.u.isname.name.s = *input;
+    0
+}
+
+// Values must outlive the getter call; a small per-process ring lets several values of one
+// expression coexist, as the core's own ring buffers do.
+const RING: usize = 8;
+thread_local! {
+    static VALUES: RefCell<(usize, Vec<Vec<u8>>)> = RefCell::new((0, vec![Vec::new(); RING]));
+}
+
+#[doc(hidden)]
+pub fn dispatch_get(
+    module: &'static CStr,
+    pv: &str,
+    msg: *mut sys::sip_msg,
+    param: *mut sys::pv_param_t,
+    res: *mut sys::pv_value_t,
+    handler: fn(&mut SipMsg, &str) -> PvValue,
+) -> c_int {
+    guard(module, pv, -1, || {
+        // SAFETY: the core passes the spec's param (set by parse_name) and a result slot.
+        let name = unsafe {
+            match param.as_ref() {
+                Some(p) if p.pvn.type_ == sys::PV_NAME_INTSTR as c_int => kstr::bytes(&p.pvn.u.isname.name.s),
+                _ => &[][..],
+            }
+        };
+        let name = String::from_utf8_lossy(name);
+        // SAFETY: as above.
+        let value = match unsafe { SipMsg::from_raw(msg) } {
+            Some(m) => handler(m, &name),
+            None => PvValue::Null,
+        };
+        // SAFETY: the core's setters fill the result slot; strings point into the ring.
+        unsafe {
+            match value {
+                PvValue::Null => sys::pv_get_null(msg, param, res),
+                PvValue::Int(i) => sys::pv_get_sintval(msg, param, res, i as _),
+                PvValue::Str(s) => VALUES.with(|v| {
+                    let mut v = v.borrow_mut();
+                    let slot = v.0;
+                    v.0 = (slot + 1) % RING;
+                    v.1[slot] = s.into_bytes();
+                    let mut view = kstr::view(&v.1[slot]);
+                    sys::pv_get_strval(msg, param, res, &mut view)
+                }),
+            }
+        }
+    })
+}

@@ -1,0 +1,158 @@
+//! The foundation inside a real, multi-process Kamailio, through the test-only kamtest module.
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{assert_sipp_ok, Kamailio, Setup};
+
+const TABLE: &str = "CREATE TABLE kamtest (id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, call_id VARCHAR(255) NOT NULL);";
+
+fn kamtest(counter_start: i32, defines: &'static [&'static str]) -> Setup<'static> {
+    let mut s = Setup::new("kamtest.cfg", &["kamtest"]);
+    s.vars.push(("COUNTER_START", counter_start.to_string()));
+    s.defines = defines;
+    s.sql = TABLE;
+    s
+}
+
+/// Parses `name: value` lines of a kamcmd structure reply.
+fn field(reply: &str, name: &str) -> i64 {
+    reply
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {reply:?}"))
+}
+
+#[test]
+fn shm_counter_behind_the_lock_ends_at_exactly_n() {
+    const N: usize = 2000;
+    let k = Kamailio::start(kamtest(0, &[]));
+    let out = k.sipp("request.xml", &["-s", "count", "-m", &N.to_string(), "-r", "4000", "-l", "100"]);
+    assert_sipp_ok(&out, &k);
+    let reply = k.rpc(&["kamtest.counter"]);
+    println!("shm counter after {N} SIPp requests: {}", reply.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(field(&reply, "total"), N as i64);
+    // children=4: the requests were spread over several workers, all counting into one place.
+    assert!(field(&reply, "processes") >= 2, "only one worker counted: {reply}");
+}
+
+#[test]
+fn db_round_trip_from_several_processes() {
+    const N: usize = 60;
+    let k = Kamailio::start(kamtest(0, &[]));
+    // One request at a time: SQLite has no busy wait in db_sqlite; workers still alternate.
+    let out = k.sipp("request.xml", &["-s", "db", "-m", &N.to_string(), "-r", "300", "-l", "1"]);
+    assert_sipp_ok(&out, &k);
+    // Read back through the DB API from the RPC process (another process again).
+    let reply = k.rpc(&["kamtest.db_rows"]);
+    assert_eq!(field(&reply, "rows"), N as i64);
+    assert_eq!(field(&reply, "empty_call_ids"), 0);
+    let writers = field(&reply, "pids");
+    assert!(writers >= 2, "rows came from one process only: {reply}");
+    assert_eq!(k.sql("SELECT COUNT(DISTINCT pid) FROM kamtest;").trim(), writers.to_string());
+    // A WHERE clause through the API agrees with SQLite.
+    let pid = k.sql("SELECT pid FROM kamtest LIMIT 1;").trim().to_string();
+    let expected = k.sql(&format!("SELECT COUNT(*) FROM kamtest WHERE pid={pid};")).trim().to_string();
+    assert_eq!(field(&k.rpc(&["kamtest.db_rows", &pid]), "rows").to_string(), expected);
+}
+
+#[test]
+fn a_panic_answers_an_error_and_the_server_keeps_serving() {
+    let mut k = Kamailio::start(kamtest(0, &[]));
+    // More panics than workers, so every worker has contained one.
+    for _ in 0..8 {
+        let r = k.request("OPTIONS", "panic", &[], b"");
+        assert_eq!((r.code, r.reason.as_str()), (500, "Contained"));
+    }
+    assert!(k.is_running(), "the server went down");
+    let out = k.sipp("request.xml", &["-s", "count", "-m", "200", "-r", "1000", "-l", "20"]);
+    assert_sipp_ok(&out, &k);
+    assert_eq!(field(&k.rpc(&["kamtest.counter"]), "total"), 200);
+    let log = k.log_text();
+    assert!(log.contains("panic at") && log.contains("kt_panic was called"), "panic not logged:\n{log}");
+    assert!(log.contains("kt_panic panicked; the error was contained"), "containment not logged:\n{log}");
+}
+
+#[test]
+fn rpc_round_trip_with_kamcmd() {
+    let k = Kamailio::start(kamtest(5, &[]));
+    assert_eq!(k.rpc(&["kamtest.echo", "hello", "21"]), "hello\n42\n");
+    assert_eq!(k.rpc(&["kamtest.echo", "only"]), "only\n");
+    let err = k.rpc_ok(&["kamtest.echo"]).unwrap_err();
+    assert!(err.contains("a string parameter is required"), "{err}");
+    // USE_FUNC parameters reached the module in order.
+    assert_eq!(k.rpc(&["kamtest.labels"]), "first\nsecond\n");
+    // INT parameter: the counter starts where the config says.
+    assert_eq!(field(&k.rpc(&["kamtest.counter"]), "total"), 5);
+}
+
+#[test]
+fn a_bad_parameter_stops_start_up_with_a_clear_log_line() {
+    let f = Kamailio::start_expecting_failure(kamtest(-1, &[]));
+    assert_ne!(f.code, Some(0));
+    assert!(f.log.contains("kamtest") && f.log.contains("counter_start must be 0 or more, not -1"), "{}", f.log);
+
+    let f = Kamailio::start_expecting_failure(kamtest(0, &["BAD_LABEL"]));
+    assert_ne!(f.code, Some(0));
+    assert!(f.log.contains("modparam label: label must be a non-empty string"), "{}", f.log);
+}
+
+#[test]
+fn message_access_and_replies_with_headers_and_body() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    let r = k.request(
+        "MESSAGE",
+        "echo",
+        &[("Event", "presence"), ("Expires", "300"), ("Content-Type", "text/x-test")],
+        b"hello body",
+    );
+    assert_eq!((r.code, r.reason.as_str()), (200, "Echo"));
+    assert_eq!(r.header("X-Method"), Some("MESSAGE"));
+    assert_eq!(r.header("X-Ruri"), Some("sip:echo@127.0.0.1"));
+    assert_eq!(r.header("X-From"), Some("sip:tester@127.0.0.1"));
+    assert!(r.header("X-From-Tag").is_some_and(|t| t.starts_with("from-")));
+    assert_eq!(r.header("X-To"), Some("sip:echo@127.0.0.1"));
+    assert!(r.header("X-Call-ID").is_some_and(|c| c.ends_with("@krs-test")));
+    assert_eq!(r.header("X-Event"), Some("presence"));
+    assert_eq!(r.header("X-Expires"), Some("300"));
+    assert_eq!(r.header("Content-Type"), Some("text/x-test"));
+    assert_eq!(r.body, "hello body");
+
+    let r = k.request("OPTIONS", "echo", &[], b"");
+    assert_eq!(r.header("X-Expires"), Some("none"));
+    assert_eq!(r.body, "");
+}
+
+#[test]
+fn fixups_and_pseudo_variables() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    // Strings with pseudo-variables in every parameter.
+    let r = k.request("OPTIONS", "reply", &[("X-Code", "299")], b"");
+    assert_eq!((r.code, r.reason.as_str(), r.body.as_str()), (299, "Made OPTIONS", "body for tester"));
+    assert!(r.header("X-Kamtest-Pid").is_some_and(|p| p.parse::<u32>().is_ok()));
+    // Integer fixups: integer pseudo-variables and literals.
+    assert_eq!(k.request("OPTIONS", "add", &[("X-A", "2"), ("X-B", "-1")], b"").code, 200);
+    assert_eq!(k.request("OPTIONS", "add", &[("X-A", "1"), ("X-B", "-5")], b"").code, 400);
+    assert_eq!(k.request("OPTIONS", "addneg", &[("X-B", "1")], b"").code, 400);
+    assert_eq!(k.request("OPTIONS", "addneg", &[("X-B", "5")], b"").code, 200);
+    // Our pseudo-variable: a string and an integer in one expression. (The core reads a
+    // parameter that starts with `$` as one PV, so the format starts with text.)
+    let r = k.request("OPTIONS", "pv", &[], b"");
+    let parts: Vec<&str> = r.reason.split(' ').collect();
+    assert_eq!(parts.len(), 3, "{r:?}");
+    let (name, pid) = (parts[1], parts[2]);
+    assert_eq!(name, "kamtest");
+    assert!(pid.parse::<u32>().is_ok_and(|p| p > 0), "{}", r.reason);
+    // $kt(total) in a reply reason after counting.
+    assert_eq!(k.request("OPTIONS", "count", &[], b"").reason, "Counted 1");
+}
+
+#[test]
+fn timers_run_in_the_timer_process() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    std::thread::sleep(Duration::from_millis(3500));
+    let ticks: i64 = k.rpc(&["kamtest.ticks"]).trim().parse().unwrap();
+    assert!((2..=5).contains(&ticks), "1 s timer fired {ticks} times in 3.5 s");
+}

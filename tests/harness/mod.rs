@@ -1,0 +1,379 @@
+//! Starts the real `/usr/sbin/kamailio` with our modules from `test-configs/`, on 127.0.0.1 and
+//! free ports, and drives it with SIPp, raw UDP SIP and `kamcmd`. The server is stopped by PID
+//! when the handle drops; its log is printed when a test fails.
+#![allow(dead_code)]
+
+use std::net::{TcpListener, UdpSocket};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+pub const KAMAILIO: &str = "/usr/sbin/kamailio";
+pub const STOCK_MODULES: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+pub const SQLITE_SCHEMA: &str = "/usr/share/kamailio/db_sqlite";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cargo profile directory the test binary was built into (target/debug or target/release).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// The built module `name` (cargo's lib<name>.so); panics with a hint when it is missing.
+pub fn module_so(name: &str) -> PathBuf {
+    let p = target_dir().join(format!("lib{name}.so"));
+    assert!(p.is_file(), "{} is missing: run `cargo build --workspace` before the tests (ci/test.sh does)", p.display());
+    p
+}
+
+/// A UDP port that was free a moment ago on 127.0.0.1 (and free for TCP too).
+pub fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+        let port = u.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh directory for one server.
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "krs-{tag}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// How to start one server.
+pub struct Setup<'a> {
+    /// Config template under test-configs/.
+    pub config: &'a str,
+    /// Our modules to make loadable from @MODDIR@.
+    pub modules: &'a [&'a str],
+    /// Extra @NAME@ substitutions.
+    pub vars: Vec<(&'a str, String)>,
+    /// `-A` defines.
+    pub defines: &'a [&'a str],
+    /// Kamailio's schema scripts to load into the SQLite database (e.g. "presence").
+    pub schemas: &'a [&'a str],
+    /// Extra SQL for the database.
+    pub sql: &'a str,
+}
+
+impl<'a> Setup<'a> {
+    pub fn new(config: &'a str, modules: &'a [&'a str]) -> Self {
+        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "" }
+    }
+}
+
+/// A running Kamailio.
+pub struct Kamailio {
+    child: Option<Child>,
+    pub dir: PathBuf,
+    pub sip_port: u16,
+    pub ctl: PathBuf,
+    pub db: PathBuf,
+    pub log: PathBuf,
+}
+
+/// A server that failed to start: its exit status and log.
+pub struct StartFailure {
+    pub code: Option<i32>,
+    pub log: String,
+}
+
+impl Kamailio {
+    /// Starts a server and waits until it answers RPC and SIP; panics with its log otherwise.
+    pub fn start(setup: Setup) -> Kamailio {
+        match Self::launch(setup, true) {
+            Ok(k) => k,
+            Err(f) => panic!("kamailio did not start (exit {:?}); its log:\n{}", f.code, f.log),
+        }
+    }
+
+    /// Starts a server that is expected to refuse to start; returns how it failed.
+    pub fn start_expecting_failure(setup: Setup) -> StartFailure {
+        match Self::launch(setup, false) {
+            Ok(k) => panic!("kamailio started although it should not have; its log:\n{}", k.log_text()),
+            Err(f) => f,
+        }
+    }
+
+    fn launch(setup: Setup, expect_up: bool) -> Result<Kamailio, StartFailure> {
+        let dir = scratch_dir(setup.config.trim_end_matches(".cfg"));
+        let moddir = dir.join("modules");
+        std::fs::create_dir_all(&moddir).unwrap();
+        for m in setup.modules {
+            std::os::unix::fs::symlink(module_so(m), moddir.join(format!("{m}.so"))).unwrap();
+        }
+        let db = dir.join("kamailio.db");
+        let mut sql = String::new();
+        for s in ["standard"].iter().chain(setup.schemas) {
+            sql.push_str(&std::fs::read_to_string(format!("{SQLITE_SCHEMA}/{s}-create.sql")).unwrap());
+        }
+        sql.push_str(setup.sql);
+        sqlite(&db, &sql);
+
+        let sip_port = free_port();
+        let ctl = dir.join("ctl.sock");
+        let mut cfg = std::fs::read_to_string(repo().join("test-configs").join(setup.config)).unwrap();
+        let mut vars = vec![
+            ("SIP_PORT", sip_port.to_string()),
+            ("MODDIR", moddir.display().to_string()),
+            ("CTL", ctl.display().to_string()),
+            ("DB_URL", format!("sqlite:///{}", db.display())),
+        ];
+        vars.extend(setup.vars.iter().map(|(k, v)| (*k, v.clone())));
+        for (k, v) in &vars {
+            cfg = cfg.replace(&format!("@{k}@"), v);
+        }
+        assert!(!cfg.contains("@SIP_PORT@"), "unfilled placeholder");
+        let cfg_path = dir.join("kamailio.cfg");
+        std::fs::write(&cfg_path, cfg).unwrap();
+
+        let log = dir.join("kamailio.log");
+        let mut cmd = Command::new(KAMAILIO);
+        cmd.arg("-f").arg(&cfg_path).args(["-DD", "-E"]).arg("-w").arg(&dir).arg("-Y").arg(&dir);
+        for d in setup.defines {
+            cmd.args(["-A", d]);
+        }
+        // Its own process group, so that stopping it by PID also stops its workers.
+        // One handle for both streams, so that they share the file offset.
+        let logf = std::fs::File::create(&log).unwrap();
+        cmd.process_group(0).stdin(Stdio::null()).stdout(logf.try_clone().unwrap()).stderr(logf);
+        let child = cmd.spawn().expect("spawn /usr/sbin/kamailio");
+        let mut k = Kamailio { child: Some(child), dir, sip_port, ctl, db, log };
+
+        let deadline = Instant::now() + Duration::from_secs(if expect_up { 20 } else { 10 });
+        loop {
+            if let Some(status) = k.child.as_mut().unwrap().try_wait().unwrap() {
+                k.child = None;
+                return Err(StartFailure { code: status.code(), log: k.log_text() });
+            }
+            if expect_up && k.ctl.exists() && k.rpc_ok(&["core.uptime"]).is_ok() && k.sip_answers() {
+                return Ok(k);
+            }
+            if Instant::now() > deadline {
+                if expect_up {
+                    let log = k.log_text();
+                    return Err(StartFailure { code: None, log: format!("(timed out)\n{log}") });
+                }
+                return Ok(k);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// True once a worker answers any SIP request.
+    fn sip_answers(&self) -> bool {
+        let req = sip_request("OPTIONS", "ping", &[], b"");
+        self.send_udp(&req, Duration::from_millis(500)).is_some()
+    }
+
+    /// The server log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The main process's PID.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// True while the main process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// `kamcmd` against this server: Ok(stdout) or Err(stdout+stderr).
+    pub fn rpc_ok(&self, args: &[&str]) -> Result<String, String> {
+        let out = Command::new("kamcmd")
+            .arg("-s")
+            .arg(format!("unix:{}", self.ctl.display()))
+            .args(args)
+            .output()
+            .expect("run kamcmd");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // kamcmd exits 0 on an RPC fault too, printing "error: <code> - <message>".
+        if out.status.success() && !text.starts_with("error:") {
+            Ok(text)
+        } else {
+            Err(format!("{text}{}", String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    /// `kamcmd`, panicking with the server log on failure.
+    pub fn rpc(&self, args: &[&str]) -> String {
+        self.rpc_ok(args).unwrap_or_else(|e| panic!("kamcmd {args:?} failed: {e}"))
+    }
+
+    /// Sends one datagram and returns the first reply, if one comes within `wait`.
+    pub fn send_udp(&self, data: &[u8], wait: Duration) -> Option<String> {
+        let s = UdpSocket::bind("127.0.0.1:0").ok()?;
+        s.set_read_timeout(Some(wait)).ok()?;
+        let req = String::from_utf8_lossy(data).replace("@LOCAL@", &s.local_addr().ok()?.to_string());
+        s.send_to(req.as_bytes(), ("127.0.0.1", self.sip_port)).ok()?;
+        let mut buf = vec![0u8; 65535];
+        let n = s.recv(&mut buf).ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// Sends a request built by [`sip_request`] and returns the parsed reply.
+    pub fn request(&self, method: &str, user: &str, headers: &[(&str, &str)], body: &[u8]) -> SipReply {
+        let req = sip_request(method, user, headers, body);
+        let raw = self
+            .send_udp(&req, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("no reply to {method} sip:{user}@; log:\n{}", self.log_text()));
+        SipReply::parse(&raw)
+    }
+
+    /// Runs SIPp with a scenario from test-configs/sipp against this server.
+    pub fn sipp(&self, scenario: &str, args: &[&str]) -> Output {
+        let port = free_port().to_string();
+        let target = format!("127.0.0.1:{}", self.sip_port);
+        let scen = repo().join("test-configs/sipp").join(scenario);
+        let out = Command::new("sipp")
+            .arg("-sf")
+            .arg(&scen)
+            .args(["-i", "127.0.0.1", "-p", &port, "-nostdin", "-timeout", "60s", "-timeout_error"])
+            .arg("-trace_err")
+            .arg("-error_file")
+            .arg(self.dir.join("sipp-errors"))
+            .args(args)
+            .arg(&target)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run sipp");
+        out
+    }
+
+    /// Runs SQL against this server's SQLite database and returns sqlite3's output.
+    pub fn sql(&self, q: &str) -> String {
+        sqlite(&self.db, q)
+    }
+
+    /// Stops the server by PID (its process group), waiting for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let pid = c.id() as i32;
+            // SAFETY: signalling the process group we created for this server.
+            unsafe { libc::kill(-pid, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            // SAFETY: as above; whatever is left of the group goes.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking() {
+            eprintln!("==== kamailio log ({}) ====\n{}", self.log.display(), self.log_text());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn sqlite(db: &Path, sql: &str) -> String {
+    let mut child = Command::new("sqlite3")
+        .arg(db)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sqlite3");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+static CALL: AtomicUsize = AtomicUsize::new(0);
+
+/// A request to sip:<user>@127.0.0.1 from sip:tester@127.0.0.1. `@LOCAL@` is replaced by the
+/// sending socket's address.
+pub fn sip_request(method: &str, user: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let n = CALL.fetch_add(1, Ordering::Relaxed);
+    let call_id = format!("{}-{n}@krs-test", std::process::id());
+    let mut r = format!(
+        "{method} sip:{user}@127.0.0.1 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP @LOCAL@;branch=z9hG4bK-krs-{n}-{}\r\n\
+         From: <sip:tester@127.0.0.1>;tag=from-{n}\r\n\
+         To: <sip:{user}@127.0.0.1>\r\n\
+         Call-ID: {call_id}\r\n\
+         CSeq: 1 {method}\r\n\
+         Max-Forwards: 70\r\n\
+         Contact: <sip:tester@@LOCAL@>\r\n",
+        std::process::id()
+    );
+    for (k, v) in headers {
+        r.push_str(&format!("{k}: {v}\r\n"));
+    }
+    r.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    let mut out = r.into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// A SIP reply: status, reason, headers and body.
+#[derive(Debug)]
+pub struct SipReply {
+    pub code: u32,
+    pub reason: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl SipReply {
+    pub fn parse(raw: &str) -> SipReply {
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap_or_default();
+        let mut parts = status.splitn(3, ' ');
+        let _version = parts.next();
+        let code = parts.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+        let reason = parts.next().unwrap_or_default().to_string();
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            .collect();
+        SipReply { code, reason, headers, body: body.to_string() }
+    }
+
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Asserts that SIPp finished with every call successful; shows its output otherwise.
+pub fn assert_sipp_ok(out: &Output, k: &Kamailio) {
+    assert!(
+        out.status.success(),
+        "sipp failed ({:?})\nstdout:\n{}\nstderr:\n{}\nerrors:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(k.dir.join("sipp-errors")).unwrap_or_default()
+    );
+}
