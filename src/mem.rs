@@ -151,9 +151,38 @@ impl<T> Default for ShmGlobal<T> {
     }
 }
 
-/// Copies `b` into a pkg-allocated `str` whose `s` is a separate pkg block with a trailing
-/// NUL: the shape C consumers free with `pkg_free(s->s); pkg_free(s)`.
-pub fn pkg_str_dup(b: &[u8]) -> Option<NonNull<sys::str_>> {
+/// A pkg-allocated `str` whose `s` is a separate pkg block with a trailing NUL: the shape C
+/// consumers release with `pkg_free(s->s); pkg_free(s)`. Freed on drop unless handed over
+/// with [`PkgStr::into_raw`].
+pub struct PkgStr(NonNull<sys::str_>);
+
+impl PkgStr {
+    /// The bytes (without the trailing NUL).
+    pub fn as_bytes(&self) -> &[u8] {
+        // SAFETY: both blocks were filled by pkg_str_dup and stay alive until drop.
+        unsafe { crate::kstr::bytes(self.0.as_ref()) }
+    }
+
+    /// Gives the `str*` to a C consumer that frees it.
+    pub fn into_raw(self) -> *mut sys::str_ {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for PkgStr {
+    fn drop(&mut self) {
+        // SAFETY: both blocks came from pkg_malloc in pkg_str_dup.
+        unsafe {
+            pkg_free(self.0.as_ref().s as *mut c_void);
+        }
+        pkg_free(self.0.as_ptr() as *mut c_void);
+    }
+}
+
+/// Copies `b` into a new [`PkgStr`].
+pub fn pkg_str_dup(b: &[u8]) -> Option<PkgStr> {
     let s = NonNull::new(pkg_malloc(std::mem::size_of::<sys::str_>()) as *mut sys::str_)?;
     let buf = pkg_malloc(b.len() + 1) as *mut u8;
     if buf.is_null() {
@@ -166,5 +195,5 @@ pub fn pkg_str_dup(b: &[u8]) -> Option<NonNull<sys::str_>> {
         *buf.add(b.len()) = 0;
         s.as_ptr().write(sys::str_ { s: buf as *mut _, len: b.len() as i32 });
     }
-    Some(s)
+    Some(PkgStr(s))
 }

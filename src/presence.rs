@@ -30,6 +30,10 @@ pub enum Registered {
 #[derive(Clone, Copy)]
 pub struct PresenceApi(sys::presence_api_t);
 
+// SAFETY: a table of function pointers into another module, identical in every process.
+unsafe impl Send for PresenceApi {}
+unsafe impl Sync for PresenceApi {}
+
 impl PresenceApi {
     /// Binds presence if it is loaded.
     pub fn bind() -> Option<PresenceApi> {

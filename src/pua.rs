@@ -20,6 +20,10 @@ pub mod event {
 #[derive(Clone, Copy)]
 pub struct PuaApi(sys::pua_api_t);
 
+// SAFETY: a table of function pointers into another module, identical in every process.
+unsafe impl Send for PuaApi {}
+unsafe impl Sync for PuaApi {}
+
 impl PuaApi {
     /// Binds pua if it is loaded.
     pub fn bind() -> Option<PuaApi> {

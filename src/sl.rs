@@ -8,6 +8,10 @@ use crate::{api, kstr, sys, Error};
 #[derive(Clone, Copy)]
 pub struct SlApi(sys::sl_api_t);
 
+// SAFETY: a table of function pointers into another module, identical in every process.
+unsafe impl Send for SlApi {}
+unsafe impl Sync for SlApi {}
+
 impl SlApi {
     /// Binds sl (it must be loaded).
     pub fn bind() -> Result<SlApi, Error> {

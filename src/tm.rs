@@ -1,6 +1,15 @@
-//! The tm module's API (`load_tm`), for modules that send requests statefully.
+//! The tm module's API (`load_tm`): sending requests statefully, with a completion callback
+//! that may run in any process (the one that receives the final reply, or the timer).
 
-use crate::{api, sys, Error};
+use std::ffi::{c_int, c_void};
+
+use crate::guard::guard;
+use crate::mem::{shm_box, Shm, ShmBox};
+use crate::msg::SipMsg;
+use crate::{api, kstr, log, sys, Error};
+
+/// `TMCB_LOCAL_COMPLETED`: a locally generated transaction has its final reply.
+const TMCB_LOCAL_COMPLETED: c_int = sys::TMCB_LOCAL_COMPLETED as c_int;
 
 /// The bound tm API (the C struct, 560 bytes, all function pointers).
 #[derive(Clone, Copy)]
@@ -12,14 +21,94 @@ impl Default for TmApi {
     }
 }
 
+/// An out-of-dialog request.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub ruri: &'a str,
+    pub to: &'a str,
+    pub from: &'a str,
+    /// Extra header lines, each ending in CRLF.
+    pub headers: &'a str,
+    pub body: &'a [u8],
+    /// Where to send it instead of the R-URI's host.
+    pub next_hop: Option<&'a str>,
+}
+
+/// Called once with the final status (408 when tm gave up waiting), the reply when there is
+/// a real one, and the caller's cookie. Runs in whichever process completes the transaction.
+pub type OnComplete = fn(code: i32, reply: Option<&mut SipMsg>, cookie: usize);
+
+/// The callback and cookie, in shm because the completing process may be another one.
+#[repr(C)]
+struct Pending {
+    f: OnComplete,
+    cookie: usize,
+}
+
+unsafe extern "C" fn completed(_t: *mut sys::cell, _type: c_int, ps: *mut sys::tmcb_params) {
+    guard(log::module_name(), "tm completion callback", (), || {
+        // SAFETY: tm passes its params; `*param` is the transaction's copy of our cbp.
+        let Some(ps) = (unsafe { ps.as_mut() }) else { return };
+        let slot = ps.param;
+        // SAFETY: as above; the slot is NULL once we took the pending callback.
+        let pending = unsafe { slot.as_mut() }.map(|s| std::mem::replace(s, std::ptr::null_mut()));
+        let Some(p) = pending.filter(|p| !p.is_null()) else { return };
+        // SAFETY: `p` is the ShmBox leaked by send(); it is taken exactly once.
+        let pending = unsafe { ShmBox::from_raw_in(p as *mut Pending, Shm) };
+        // FAKED_REPLY is (sip_msg*)-1: tm's stand-in when no reply came.
+        let reply = if ps.rpl as isize == -1 { None } else { unsafe { SipMsg::from_raw(ps.rpl) } };
+        (pending.f)(ps.code, reply, pending.cookie);
+    });
+}
+
+// SAFETY: a table of function pointers into another module, identical in every process.
+unsafe impl Send for TmApi {}
+unsafe impl Sync for TmApi {}
+
 impl TmApi {
     /// Binds tm (it must be loaded); `load_tm` is exported with NO_SCRIPT (-1) parameters.
     pub fn bind() -> Result<TmApi, Error> {
         api::bind::<sys::tm_binds>(c"load_tm", -1).map(TmApi).ok_or_else(|| Error::from("cannot bind the tm module (is tm.so loaded?)"))
     }
 
-    /// The raw function table, for the request senders.
+    /// The raw function table.
     pub fn raw(&self) -> &sys::tm_binds {
         &self.0
+    }
+
+    /// Sends `req` statefully (`t_request`); `on_complete` runs when it completes.
+    pub fn send(&self, req: &Request, on_complete: Option<(OnComplete, usize)>) -> Result<(), Error> {
+        let t_request = self.0.t_request.ok_or_else(|| Error::from("tm has no t_request"))?;
+        let mut method = kstr::view(req.method.as_bytes());
+        let mut headers = kstr::view(req.headers.as_bytes());
+        let mut body = kstr::view(req.body);
+        let mut ruri = kstr::view(req.ruri.as_bytes());
+        let mut to = kstr::view(req.to.as_bytes());
+        let mut from = kstr::view(req.from.as_bytes());
+        let mut hop = req.next_hop.map(|h| kstr::view(h.as_bytes()));
+
+        let mut uac = sys::uac_req_t::default();
+        uac.method = &mut method;
+        uac.headers = if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers };
+        uac.body = if req.body.is_empty() { std::ptr::null_mut() } else { &mut body };
+        let mut pending: *mut Pending = std::ptr::null_mut();
+        if let Some((f, cookie)) = on_complete {
+            let b = shm_box(Pending { f, cookie }).ok_or_else(|| Error::from("out of shared memory"))?;
+            pending = ShmBox::into_raw(b);
+            uac.cb_flags = TMCB_LOCAL_COMPLETED;
+            uac.cb = Some(completed);
+            uac.cbp = pending as *mut c_void;
+        }
+        let hop_p = hop.as_mut().map_or(std::ptr::null_mut(), |h| h as *mut sys::str_);
+        // SAFETY: tm copies everything it keeps into the transaction before returning.
+        let rc = unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) };
+        if rc < 0 {
+            if !pending.is_null() {
+                // SAFETY: tm did not take the callback parameter when the request failed.
+                drop(unsafe { ShmBox::from_raw_in(pending, Shm) });
+            }
+            return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
+        }
+        Ok(())
     }
 }

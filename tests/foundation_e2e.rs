@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use harness::{assert_sipp_ok, Kamailio, Setup};
 
-const TABLE: &str = "CREATE TABLE kamtest (id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, call_id VARCHAR(255) NOT NULL);";
+const TABLE: &str = "CREATE TABLE kamtest (id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, call_id VARCHAR(255) NOT NULL);
+INSERT INTO version (table_name, table_version) VALUES ('kamtest', 1);";
 
 fn kamtest(counter_start: i32, defines: &'static [&'static str]) -> Setup<'static> {
     let mut s = Setup::new("kamtest.cfg", &["kamtest"]);
     s.vars.push(("COUNTER_START", counter_start.to_string()));
+    s.vars.push(("TABLE_VERSION", "1".to_string()));
     s.defines = defines;
     s.sql = TABLE;
     s
@@ -155,4 +157,87 @@ fn timers_run_in_the_timer_process() {
     std::thread::sleep(Duration::from_millis(3500));
     let ticks: i64 = k.rpc(&["kamtest.ticks"]).trim().parse().unwrap();
     assert!((2..=5).contains(&ticks), "1 s timer fired {ticks} times in 3.5 s");
+}
+
+#[test]
+fn a_table_with_the_wrong_version_stops_start_up() {
+    let mut s = kamtest(0, &[]);
+    s.vars.retain(|(k, _)| *k != "TABLE_VERSION");
+    s.vars.push(("TABLE_VERSION", "2".to_string()));
+    let f = Kamailio::start_expecting_failure(s);
+    assert!(f.log.contains("table kamtest has the wrong version or is missing (version 2 expected)"), "{}", f.log);
+}
+
+#[test]
+fn collections_in_shared_memory_are_shared_by_all_processes() {
+    const N: usize = 300;
+    let k = Kamailio::start(kamtest(0, &[]));
+    let out = k.sipp("request.xml", &["-s", "note", "-m", &N.to_string(), "-r", "2000", "-l", "50"]);
+    assert_sipp_ok(&out, &k);
+    // Pushed by the workers, read by the RPC process.
+    let reply = k.rpc(&["kamtest.notes"]);
+    assert_eq!(field(&reply, "count"), N as i64);
+    assert_eq!(field(&reply, "distinct"), N as i64);
+    // Freed by the RPC process, then usable again by the workers.
+    assert_eq!(k.rpc(&["kamtest.notes_clear"]).trim(), "0");
+    assert_eq!(k.request("OPTIONS", "note", &[], b"").reason, "Noted");
+    assert_eq!(field(&k.rpc(&["kamtest.notes"]), "count"), 1);
+}
+
+#[test]
+fn pkg_memory_holds_collections_and_c_strings() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    assert_eq!(k.rpc(&["kamtest.pkg", "100000"]), "4999950000\npkg copy\n");
+}
+
+#[test]
+fn log_lines_are_native_and_follow_the_module_level() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    // debug=2 for the server, 3 for kamtest (debugger mod_level): kamtest's debug lines show.
+    assert_eq!(k.rpc(&["kamtest.log", "info", "an info line"]).trim(), "1");
+    k.rpc(&["kamtest.log", "dbg", "a debug line"]);
+    k.rpc(&["kamtest.log", "err", "an error line"]);
+    let log = k.log_text();
+    let line = |needle: &str| log.lines().find(|l| l.ends_with(needle)).unwrap_or_else(|| panic!("no {needle:?} in\n{log}")).to_string();
+    // Kamailio's own format: "<proc>(<pid>) LEVEL: module [file:line]: message".
+    for (level, text) in [("INFO", "an info line"), ("DEBUG", "a debug line"), ("ERROR", "an error line")] {
+        let l = line(text);
+        let rest = l.trim_start().split_once(") ").expect("process prefix").1;
+        assert!(rest.starts_with(&format!("{level}: kamtest [lib.rs:")), "{l}");
+    }
+    // Other modules stay at the server's level 2: no debug lines from them.
+    assert!(!log.lines().any(|l| l.contains("DEBUG: tm") || l.contains("DEBUG: <core>")), "{log}");
+}
+
+#[test]
+fn requests_sent_through_tm_complete_with_the_callback() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    let (reply, message) = k.request_and_serve("OPTIONS", "send", &[]);
+    assert_eq!((reply.code, reply.reason.as_str()), (200, "Sending"));
+    assert!(message.starts_with("MESSAGE sip:tester@127.0.0.1:"), "{message}");
+    assert!(message.contains("X-Kamtest: tm\r\n") && message.ends_with("sent through tm"), "{message}");
+    // The completion callback ran (in whichever process got our 200) with the cookie.
+    let mut report = String::new();
+    for _ in 0..50 {
+        report = k.rpc(&["kamtest.tm"]);
+        if field(&report, "completed") == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(field(&report, "completed"), 1, "{report}");
+    assert_eq!(field(&report, "last_code"), 200, "{report}");
+}
+
+#[test]
+fn http_requests_through_xhttp_get_replies_with_headers_and_body() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    let r = k.http(&["-X", "PUT", "-H", "Content-Type: application/x-test", "--data-binary", "<doc/>"], "/echo/a?b=c");
+    assert_eq!((r.code, r.reason.as_str()), (200, "Echo"), "{r:?}");
+    assert_eq!(r.header("X-Method"), Some("PUT"));
+    assert_eq!(r.header("X-Ruri"), Some("/echo/a?b=c"));
+    assert_eq!(r.header("Content-Type"), Some("application/x-test"));
+    assert_eq!(r.body, "<doc/>");
+    let r = k.http(&[], "/other");
+    assert_eq!((r.code, r.body.as_str()), (404, "no such path"));
 }

@@ -84,6 +84,8 @@ pub struct Kamailio {
     child: Option<Child>,
     pub dir: PathBuf,
     pub sip_port: u16,
+    /// A second free port, for configs that listen for HTTP (@HTTP_PORT@).
+    pub http_port: u16,
     pub ctl: PathBuf,
     pub db: PathBuf,
     pub log: PathBuf,
@@ -128,10 +130,17 @@ impl Kamailio {
         sqlite(&db, &sql);
 
         let sip_port = free_port();
+        let http_port = loop {
+            let p = free_port();
+            if p != sip_port {
+                break p;
+            }
+        };
         let ctl = dir.join("ctl.sock");
         let mut cfg = std::fs::read_to_string(repo().join("test-configs").join(setup.config)).unwrap();
         let mut vars = vec![
             ("SIP_PORT", sip_port.to_string()),
+            ("HTTP_PORT", http_port.to_string()),
             ("MODDIR", moddir.display().to_string()),
             ("CTL", ctl.display().to_string()),
             ("DB_URL", format!("sqlite:///{}", db.display())),
@@ -155,7 +164,7 @@ impl Kamailio {
         let logf = std::fs::File::create(&log).unwrap();
         cmd.process_group(0).stdin(Stdio::null()).stdout(logf.try_clone().unwrap()).stderr(logf);
         let child = cmd.spawn().expect("spawn /usr/sbin/kamailio");
-        let mut k = Kamailio { child: Some(child), dir, sip_port, ctl, db, log };
+        let mut k = Kamailio { child: Some(child), dir, sip_port, http_port, ctl, db, log };
 
         let deadline = Instant::now() + Duration::from_secs(if expect_up { 20 } else { 10 });
         loop {
@@ -240,6 +249,45 @@ impl Kamailio {
         SipReply::parse(&raw)
     }
 
+    /// Sends a request, reads its reply, then answers the first request the server sends back
+    /// to the same socket with 200 OK. Returns (reply, the server's request).
+    pub fn request_and_serve(&self, method: &str, user: &str, headers: &[(&str, &str)]) -> (SipReply, String) {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let local = s.local_addr().unwrap().to_string();
+        let req = String::from_utf8_lossy(&sip_request(method, user, headers, b"")).replace("@LOCAL@", &local);
+        s.send_to(req.as_bytes(), ("127.0.0.1", self.sip_port)).unwrap();
+        let mut buf = vec![0u8; 65535];
+        let mut reply = None;
+        let mut incoming = None;
+        while reply.is_none() || incoming.is_none() {
+            let n = s.recv(&mut buf).unwrap_or_else(|e| panic!("waiting for SIP from the server: {e}; log:\n{}", self.log_text()));
+            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if text.starts_with("SIP/2.0 ") {
+                reply = Some(SipReply::parse(&text));
+            } else {
+                let ok = answer_ok(&text);
+                s.send_to(ok.as_bytes(), ("127.0.0.1", self.sip_port)).unwrap();
+                incoming = Some(text);
+            }
+        }
+        (reply.unwrap(), incoming.unwrap())
+    }
+
+    /// curl against this server's HTTP port: (status line, headers, body).
+    pub fn http(&self, args: &[&str], path: &str) -> SipReply {
+        let url = format!("http://127.0.0.1:{}{path}", self.http_port);
+        let out = Command::new("curl")
+            .args(["-s", "-i", "--max-time", "10"])
+            .args(args)
+            .arg(&url)
+            .output()
+            .expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "curl {args:?} {url} failed: {text}; log:\n{}", self.log_text());
+        SipReply::parse(&text)
+    }
+
     /// Runs SIPp with a scenario from test-configs/sipp against this server.
     pub fn sipp(&self, scenario: &str, args: &[&str]) -> Output {
         let port = free_port().to_string();
@@ -306,6 +354,23 @@ fn sqlite(db: &Path, sql: &str) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A 200 OK for a request the server sent us.
+fn answer_ok(req: &str) -> String {
+    let mut out = String::from("SIP/2.0 200 OK\r\n");
+    for l in req.split("\r\n") {
+        let name = l.split(':').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if ["via", "from", "to", "call-id", "cseq"].contains(&name.as_str()) {
+            out.push_str(l);
+            if name == "to" && !l.contains(";tag=") {
+                out.push_str(";tag=krs-test");
+            }
+            out.push_str("\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    out
 }
 
 static CALL: AtomicUsize = AtomicUsize::new(0);

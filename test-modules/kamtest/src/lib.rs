@@ -4,9 +4,11 @@
 use std::cell::RefCell;
 
 use kamailio::db::{eq, Locking};
-use kamailio::mem::{shm_box, ShmGlobal};
+use kamailio::log::Level;
+use kamailio::mem::{pkg_str_dup, shm_box, Pkg, Shm, ShmGlobal, ShmVec};
 use kamailio::sl::SlApi;
-use kamailio::{lm_info, module, timer, CfgParam, Db, DbConn, Error, IntParam, ParamValue, PvValue, Rank, Rpc, ShmMutex, SipMsg, StrParam, Value};
+use kamailio::tm::{Request, TmApi};
+use kamailio::{lm_dbg, lm_err, lm_info, lm_notice, lm_warn, module, timer, CfgParam, Db, DbConn, Error, IntParam, ParamValue, PvValue, Rank, Rpc, ShmMutex, SipMsg, StrParam, Value};
 
 /// Process slots counted separately (Kamailio process numbers are small).
 const SLOTS: usize = 256;
@@ -18,8 +20,18 @@ struct Counters {
     per_process: [u32; SLOTS],
 }
 
+/// What tm reported for the requests kt_send sent: (completions, last status).
+#[repr(C)]
+struct TmReport {
+    completed: u32,
+    last_code: i32,
+}
+
 static COUNTERS: ShmGlobal<ShmMutex<Counters>> = ShmGlobal::new();
 static TICKS: ShmGlobal<ShmMutex<u64>> = ShmGlobal::new();
+/// Notes from any worker: an ordinary collection living in shared memory.
+static NOTES: ShmGlobal<ShmMutex<ShmVec<ShmVec<u8>>>> = ShmGlobal::new();
+static TM_REPORT: ShmGlobal<ShmMutex<TmReport>> = ShmGlobal::new();
 
 /// Where `kt_count` starts (checked in mod_init: must not be negative).
 static COUNTER_START: IntParam = IntParam::new(0);
@@ -29,9 +41,12 @@ static TIMER_INTERVAL: IntParam = IntParam::new(0);
 static DB_URL: StrParam = StrParam::new("");
 /// Table for `kt_db_insert`.
 static DB_TABLE: StrParam = StrParam::new("kamtest");
+/// The version the table must have in the `version` table.
+static DB_TABLE_VERSION: IntParam = IntParam::new(1);
 
 static DB: std::sync::OnceLock<Db> = std::sync::OnceLock::new();
 static SL: std::sync::OnceLock<SlApi> = std::sync::OnceLock::new();
+static TM: std::sync::OnceLock<TmApi> = std::sync::OnceLock::new();
 
 thread_local! {
     /// This process's DB connection, opened in child_init.
@@ -47,6 +62,7 @@ module! {
         "timer_interval" => TIMER_INTERVAL,
         "db_url" => DB_URL,
         "db_table" => DB_TABLE,
+        "db_table_version" => DB_TABLE_VERSION,
     },
     param_fns: {
         "label" => Str add_label,
@@ -58,6 +74,8 @@ module! {
         "kt_echo" => kt_echo [0, None, REQUEST_ROUTE],
         "kt_reply" => kt_reply [3, Spve, REQUEST_ROUTE],
         "kt_add" => kt_add [2, Igp, ANY_ROUTE],
+        "kt_note" => kt_note [0, None, REQUEST_ROUTE],
+        "kt_send" => kt_send [0, None, REQUEST_ROUTE],
     },
     rpc: {
         "kamtest.counter" => rpc_counter, "Counter total and the number of processes that counted",
@@ -65,6 +83,11 @@ module! {
         "kamtest.db_rows" => rpc_db_rows, "Rows in the test table and distinct writer pids",
         "kamtest.ticks" => rpc_ticks, "Timer ticks so far",
         "kamtest.labels" => rpc_labels, "The label parameters",
+        "kamtest.notes" => rpc_notes, "Notes stored in shared memory: count and distinct",
+        "kamtest.notes_clear" => rpc_notes_clear, "Free all notes",
+        "kamtest.pkg" => rpc_pkg, "Sum 0..n in a pkg-allocated vector",
+        "kamtest.log" => rpc_log, "Log a line at a level (err, warn, notice, info, dbg)",
+        "kamtest.tm" => rpc_tm, "Requests sent through tm: completions and last status",
     },
     pvs: {
         "kt" => pv_kt,
@@ -92,13 +115,17 @@ fn mod_init() -> Result<(), Error> {
     let counters = Counters { total: start as u64, per_process: [0; SLOTS] };
     COUNTERS.set(shm_box(ShmMutex::new(counters)).ok_or("out of shared memory")?);
     TICKS.set(shm_box(ShmMutex::new(0u64)).ok_or("out of shared memory")?);
+    NOTES.set(shm_box(ShmMutex::new(ShmVec::new_in(Shm))).ok_or("out of shared memory")?);
+    TM_REPORT.set(shm_box(ShmMutex::new(TmReport { completed: 0, last_code: 0 })).ok_or("out of shared memory")?);
     let _ = SL.set(SlApi::bind()?);
+    let _ = TM.set(TmApi::bind()?);
 
     let url = DB_URL.get();
     if !url.is_empty() {
         let db = Db::bind(&url)?;
         // Check the table now, then close: connections must not cross the fork.
         let mut conn = db.connect(&url)?;
+        conn.check_table_version(&DB_TABLE.get(), DB_TABLE_VERSION.get() as u32)?;
         conn.use_table(&DB_TABLE.get())?;
         conn.query(&[], &["pid"], None)?;
         drop(conn);
@@ -217,6 +244,54 @@ fn kt_add(msg: &mut SipMsg, p: &[CfgParam]) -> i32 {
     }
 }
 
+/// Stores this request's Call-ID as a note in shared memory.
+fn kt_note(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
+    let (Some(notes), Some(call_id)) = (NOTES.get(), msg.call_id()) else { return -1 };
+    let mut note = ShmVec::new_in(Shm);
+    if note.try_reserve(call_id.len()).is_err() {
+        return -1;
+    }
+    note.extend_from_slice(call_id);
+    let mut g = notes.lock();
+    if g.try_reserve(1).is_err() {
+        return -1;
+    }
+    g.push(note);
+    1
+}
+
+/// Sends a MESSAGE through tm to the request's Contact; the outcome lands in TM_REPORT.
+fn kt_send(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
+    let Some(contact) = msg.header_str("Contact") else { return -1 };
+    let target = contact.trim().trim_start_matches('<').split('>').next().unwrap_or_default().to_string();
+    let Some(tm) = TM.get() else { return -1 };
+    let req = Request {
+        method: "MESSAGE",
+        ruri: &target,
+        to: &target,
+        from: "sip:kamtest@127.0.0.1",
+        headers: "X-Kamtest: tm\r\nContent-Type: text/plain\r\n",
+        body: b"sent through tm",
+        next_hop: None,
+    };
+    match tm.send(&req, Some((on_sent, 7))) {
+        Ok(()) => 1,
+        Err(e) => {
+            lm_err!("kt_send: {e}");
+            -1
+        }
+    }
+}
+
+fn on_sent(code: i32, reply: Option<&mut SipMsg>, cookie: usize) {
+    let Some(r) = TM_REPORT.get() else { return };
+    // The cookie and the reply both arrive: record the code only when they are consistent.
+    let seen = reply.and_then(|m| m.status()).map_or(code, |s| s as i32);
+    let mut g = r.lock();
+    g.completed += 1;
+    g.last_code = if cookie == 7 && seen == code { code } else { -code };
+}
+
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -281,6 +356,74 @@ fn rpc_ticks(rpc: &mut Rpc) {
             rpc.add_int(n as i32);
         }
         None => rpc.fault(500, "not initialised"),
+    }
+}
+
+fn rpc_notes(rpc: &mut Rpc) {
+    let Some(notes) = NOTES.get() else { return rpc.fault(500, "not initialised") };
+    let (count, distinct) = {
+        let g = notes.lock();
+        let mut all: Vec<&[u8]> = g.iter().map(|n| n.as_slice()).collect();
+        all.sort();
+        all.dedup();
+        (g.len(), all.len())
+    };
+    if let Some(mut s) = rpc.add_struct() {
+        s.add_int("count", count as i32);
+        s.add_int("distinct", distinct as i32);
+    }
+}
+
+fn rpc_notes_clear(rpc: &mut Rpc) {
+    let Some(notes) = NOTES.get() else { return rpc.fault(500, "not initialised") };
+    // Freed from this process although other processes allocated them: shm is shared.
+    let mut g = notes.lock();
+    g.clear();
+    g.shrink_to_fit();
+    rpc.add_int(g.len() as i32);
+}
+
+/// `kamtest.pkg n`: a pkg vector of 0..n summed, and a pkg `str` copied and freed.
+fn rpc_pkg(rpc: &mut Rpc) {
+    let n = rpc.scan_int().unwrap_or(1000).max(0) as u64;
+    let mut v = allocator_api2::vec::Vec::new_in(Pkg);
+    for i in 0..n {
+        if v.try_reserve(1).is_err() {
+            return rpc.fault(500, "out of pkg memory");
+        }
+        v.push(i);
+    }
+    let sum: u64 = v.iter().sum();
+    drop(v);
+    let Some(copy) = pkg_str_dup(b"pkg copy") else { return rpc.fault(500, "out of pkg memory") };
+    rpc.add_str(&sum.to_string());
+    rpc.add_str(&String::from_utf8_lossy(copy.as_bytes()));
+}
+
+fn rpc_log(rpc: &mut Rpc) {
+    let (Some(level), Some(text)) = (rpc.scan_str(), rpc.scan_str()) else {
+        return rpc.fault(400, "level and text are required");
+    };
+    match level.as_str() {
+        "err" => lm_err!("{text}"),
+        "warn" => lm_warn!("{text}"),
+        "notice" => lm_notice!("{text}"),
+        "info" => lm_info!("{text}"),
+        "dbg" => lm_dbg!("{text}"),
+        _ => return rpc.fault(400, "unknown level"),
+    }
+    rpc.add_int(kamailio::log::enabled(Level::Dbg) as i32);
+}
+
+fn rpc_tm(rpc: &mut Rpc) {
+    let Some(r) = TM_REPORT.get() else { return rpc.fault(500, "not initialised") };
+    let (completed, last) = {
+        let g = r.lock();
+        (g.completed, g.last_code)
+    };
+    if let Some(mut s) = rpc.add_struct() {
+        s.add_int("completed", completed as i32);
+        s.add_int("last_code", last);
     }
 }
 
