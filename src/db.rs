@@ -244,7 +244,7 @@ unsafe fn from_c(v: &sys::db_val_t) -> Value {
         sys::DB1_BIGINT => Value::BigInt(v.val.ll_val),
         sys::DB1_UBIGINT => Value::BigInt(v.val.ull_val as i64),
         sys::DB1_DOUBLE => Value::Double(v.val.double_val),
-        sys::DB1_DATETIME => Value::DateTime(v.val.time_val as i64),
+        sys::DB1_DATETIME => Value::DateTime(v.val.time_val),
         sys::DB1_STRING => {
             if v.val.string_val.is_null() {
                 Value::Null

@@ -39,7 +39,10 @@ pub fn pkg_malloc(size: usize) -> *mut c_void {
 }
 
 /// pkg_free.
-pub fn pkg_free(p: *mut c_void) {
+///
+/// # Safety
+/// `p` is NULL or came from pkg_malloc in this process and is not used afterwards.
+pub unsafe fn pkg_free(p: *mut c_void) {
     if p.is_null() {
         return;
     }
@@ -65,7 +68,10 @@ pub fn shm_malloc(size: usize) -> *mut c_void {
 }
 
 /// shm_free.
-pub fn shm_free(p: *mut c_void) {
+///
+/// # Safety
+/// `p` is NULL or came from shm_malloc and is not used afterwards by any process.
+pub unsafe fn shm_free(p: *mut c_void) {
     if p.is_null() {
         return;
     }
@@ -93,7 +99,8 @@ unsafe impl Allocator for Pkg {
         alloc_with(layout, pkg_malloc)
     }
     unsafe fn deallocate(&self, ptr: NonNull<u8>, _layout: Layout) {
-        pkg_free(ptr.as_ptr() as *mut c_void)
+        // SAFETY: the Allocator contract: `ptr` came from allocate() on this allocator.
+        unsafe { pkg_free(ptr.as_ptr() as *mut c_void) }
     }
 }
 
@@ -103,7 +110,8 @@ unsafe impl Allocator for Shm {
         alloc_with(layout, shm_malloc)
     }
     unsafe fn deallocate(&self, ptr: NonNull<u8>, _layout: Layout) {
-        shm_free(ptr.as_ptr() as *mut c_void)
+        // SAFETY: the Allocator contract: `ptr` came from allocate() on this allocator.
+        unsafe { shm_free(ptr.as_ptr() as *mut c_void) }
     }
 }
 
@@ -176,8 +184,8 @@ impl Drop for PkgStr {
         // SAFETY: both blocks came from pkg_malloc in pkg_str_dup.
         unsafe {
             pkg_free(self.0.as_ref().s as *mut c_void);
+            pkg_free(self.0.as_ptr() as *mut c_void);
         }
-        pkg_free(self.0.as_ptr() as *mut c_void);
     }
 }
 
@@ -186,7 +194,8 @@ pub fn pkg_str_dup(b: &[u8]) -> Option<PkgStr> {
     let s = NonNull::new(pkg_malloc(std::mem::size_of::<sys::str_>()) as *mut sys::str_)?;
     let buf = pkg_malloc(b.len() + 1) as *mut u8;
     if buf.is_null() {
-        pkg_free(s.as_ptr() as *mut c_void);
+        // SAFETY: just allocated, not handed out.
+        unsafe { pkg_free(s.as_ptr() as *mut c_void) };
         return None;
     }
     // SAFETY: both blocks were just allocated with the sizes written here.

@@ -143,8 +143,10 @@ pub enum ParamValue<'a> {
     Int(i32),
 }
 
+/// # Safety
+/// `val` is what the core passes to a `PARAM_USE_FUNC` handler of type `t`.
 #[doc(hidden)]
-pub fn dispatch_param(
+pub unsafe fn dispatch_param(
     module: &'static CStr,
     name: &str,
     t: sys::modparam_t,
@@ -280,8 +282,10 @@ impl CfgParam {
     }
 }
 
+/// # Safety
+/// `msg` and `raw` are what the core passes to a config function with this fixup.
 #[doc(hidden)]
-pub fn dispatch_cmd(
+pub unsafe fn dispatch_cmd(
     module: &'static CStr,
     name: &str,
     msg: *mut sys::sip_msg,
@@ -301,8 +305,10 @@ pub fn dispatch_cmd(
     })
 }
 
+/// # Safety
+/// `api` is NULL or points at a `T` (the consumer's API struct of the documented layout).
 #[doc(hidden)]
-pub fn dispatch_api<T>(module: &'static CStr, name: &str, api: *mut c_void, handler: fn(&mut T) -> i32) -> c_int {
+pub unsafe fn dispatch_api<T>(module: &'static CStr, name: &str, api: *mut c_void, handler: fn(&mut T) -> i32) -> c_int {
     guard(module, name, -1, || {
         // SAFETY: the consumer passes a pointer to its API struct of the documented layout.
         match unsafe { (api as *mut T).as_mut() } {
@@ -315,8 +321,10 @@ pub fn dispatch_api<T>(module: &'static CStr, name: &str, api: *mut c_void, hand
     })
 }
 
+/// # Safety
+/// `api` and `ctx` are what the core passes to an RPC handler.
 #[doc(hidden)]
-pub fn dispatch_rpc(module: &'static CStr, name: &str, api: *mut sys::rpc_t, ctx: *mut c_void, handler: fn(&mut Rpc)) {
+pub unsafe fn dispatch_rpc(module: &'static CStr, name: &str, api: *mut sys::rpc_t, ctx: *mut c_void, handler: fn(&mut Rpc)) {
     guard(module, name, (), || {
         // SAFETY: the core passes its rpc_t and reply context for this call.
         let mut rpc = unsafe { Rpc::from_raw(api, ctx) };
@@ -414,7 +422,7 @@ macro_rules! module {
                     $crate::module::ParamKindFn::$fkind,
                     {
                         unsafe extern "C" fn __t(t: $crate::sys::modparam_t, v: *mut ::core::ffi::c_void) -> ::core::ffi::c_int {
-                            $crate::module::dispatch_param(__KSR_NAME, $fname, t, v, $fhandler)
+                            unsafe { $crate::module::dispatch_param(__KSR_NAME, $fname, t, v, $fhandler) }
                         }
                         __t
                     },
@@ -433,15 +441,17 @@ macro_rules! module {
                         p3: *mut ::core::ffi::c_char, p4: *mut ::core::ffi::c_char,
                         p5: *mut ::core::ffi::c_char,
                     ) -> ::core::ffi::c_int {
-                        $crate::module::dispatch_cmd(__KSR_NAME, $cname, msg, [p1, p2, p3, p4, p5], $cn,
-                            $crate::module::Fixup::$cfix, $chandler)
+                        unsafe {
+                            $crate::module::dispatch_cmd(__KSR_NAME, $cname, msg, [p1, p2, p3, p4, p5], $cn,
+                                $crate::module::Fixup::$cfix, $chandler)
+                        }
                     }
                     $crate::module::cmd($crate::module::cstr(concat!($cname, "\0")), __t, $cn,
                         $crate::module::Fixup::$cfix, $cflags)
                 },)*)?
                 $($({
                     unsafe extern "C" fn __t(api: *mut ::core::ffi::c_void) -> ::core::ffi::c_int {
-                        $crate::module::dispatch_api::<$aty>(__KSR_NAME, $aname, api, $ahandler)
+                        unsafe { $crate::module::dispatch_api::<$aty>(__KSR_NAME, $aname, api, $ahandler) }
                     }
                     $crate::module::api_export($crate::module::cstr(concat!($aname, "\0")), __t, $an)
                 },)*)?
@@ -454,7 +464,7 @@ macro_rules! module {
                     static __DOC: $crate::module::Export<[*const ::core::ffi::c_char; 2]> =
                         $crate::module::Export::new([concat!($rdoc, "\0").as_ptr() as *const ::core::ffi::c_char, ::core::ptr::null()]);
                     unsafe extern "C" fn __t(rpc: *mut $crate::sys::rpc_t, ctx: *mut ::core::ffi::c_void) {
-                        $crate::module::dispatch_rpc(__KSR_NAME, $rname, rpc, ctx, $rhandler)
+                        unsafe { $crate::module::dispatch_rpc(__KSR_NAME, $rname, rpc, ctx, $rhandler) }
                     }
                     $crate::sys::rpc_export_t {
                         name: concat!($rname, "\0").as_ptr() as *const ::core::ffi::c_char,
@@ -474,7 +484,7 @@ macro_rules! module {
                         param: *mut $crate::sys::pv_param_t,
                         res: *mut $crate::sys::pv_value_t,
                     ) -> ::core::ffi::c_int {
-                        $crate::pv::dispatch_get(__KSR_NAME, $vname, msg, param, res, $vhandler)
+                        unsafe { $crate::pv::dispatch_get(__KSR_NAME, $vname, msg, param, res, $vhandler) }
                     }
                     $crate::pv::export(concat!($vname, "\0"), __t)
                 },)*)?

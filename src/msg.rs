@@ -47,7 +47,7 @@ impl SipMsg {
     /// The status code of a reply.
     pub fn status(&self) -> Option<u32> {
         // SAFETY: for replies the union holds the status line.
-        (!self.is_request()).then(|| unsafe { self.0.first_line.u.reply.statuscode })
+        (!self.is_request()).then_some(unsafe { self.0.first_line.u.reply.statuscode })
     }
 
     /// Parses all headers; false if the message is malformed.
@@ -114,6 +114,21 @@ impl SipMsg {
         unsafe {
             let tb = (self.0.to.as_ref()?.parsed as *const sys::to_body).as_ref()?;
             Some((kstr::bytes(&tb.uri), kstr::bytes(&tb.tag_value)))
+        }
+    }
+
+    /// The Event package name (without parameters), through the core's Event parser.
+    pub fn event(&mut self) -> Option<&[u8]> {
+        if !self.parse_headers() || self.0.event.is_null() {
+            return None;
+        }
+        // SAFETY: parse_event fills the header's parsed event_t.
+        unsafe {
+            if sys::parse_event(self.0.event) < 0 {
+                return None;
+            }
+            let e = ((*self.0.event).parsed as *const sys::event_t).as_ref()?;
+            Some(kstr::bytes(&e.name))
         }
     }
 

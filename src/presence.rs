@@ -54,12 +54,14 @@ impl PresenceApi {
         if self.contains_event(ev.name) {
             return Ok(Registered::AlreadyPresent);
         }
-        let mut e = sys::pres_ev_t::default();
-        e.name = kstr::view(ev.name.as_bytes());
-        e.content_type = kstr::view(ev.content_type.as_bytes());
-        e.default_expires = ev.default_expires as c_uint;
-        e.type_ = PUBL_TYPE;
-        e.req_auth = ev.req_auth as i32;
+        let mut e = sys::pres_ev_t {
+            name: kstr::view(ev.name.as_bytes()),
+            content_type: kstr::view(ev.content_type.as_bytes()),
+            default_expires: ev.default_expires as c_uint,
+            type_: PUBL_TYPE,
+            req_auth: ev.req_auth as i32,
+            ..Default::default()
+        };
         // SAFETY: presence copies the struct and the strings into shm.
         if unsafe { add(&mut e) } < 0 {
             return Err(Error::from(format!("presence refused the event {}", ev.name)));

@@ -64,8 +64,10 @@ thread_local! {
     static VALUES: RefCell<(usize, Vec<Vec<u8>>)> = RefCell::new((0, vec![Vec::new(); RING]));
 }
 
+/// # Safety
+/// The pointers are what the core passes to a PV getter of a spec parsed by `parse_name`.
 #[doc(hidden)]
-pub fn dispatch_get(
+pub unsafe fn dispatch_get(
     module: &'static CStr,
     pv: &str,
     msg: *mut sys::sip_msg,

@@ -12,14 +12,8 @@ use crate::{api, kstr, log, sys, Error};
 const TMCB_LOCAL_COMPLETED: c_int = sys::TMCB_LOCAL_COMPLETED as c_int;
 
 /// The bound tm API (the C struct, 560 bytes, all function pointers).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 pub struct TmApi(pub sys::tm_binds);
-
-impl Default for TmApi {
-    fn default() -> Self {
-        TmApi(sys::tm_binds::default())
-    }
-}
 
 /// An out-of-dialog request.
 pub struct Request<'a> {
@@ -87,10 +81,12 @@ impl TmApi {
         let mut from = kstr::view(req.from.as_bytes());
         let mut hop = req.next_hop.map(|h| kstr::view(h.as_bytes()));
 
-        let mut uac = sys::uac_req_t::default();
-        uac.method = &mut method;
-        uac.headers = if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers };
-        uac.body = if req.body.is_empty() { std::ptr::null_mut() } else { &mut body };
+        let mut uac = sys::uac_req_t {
+            method: &mut method,
+            headers: if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers },
+            body: if req.body.is_empty() { std::ptr::null_mut() } else { &mut body },
+            ..Default::default()
+        };
         let mut pending: *mut Pending = std::ptr::null_mut();
         if let Some((f, cookie)) = on_complete {
             let b = shm_box(Pending { f, cookie }).ok_or_else(|| Error::from("out of shared memory"))?;

@@ -107,7 +107,7 @@ fn message_access_and_replies_with_headers_and_body() {
     let r = k.request(
         "MESSAGE",
         "echo",
-        &[("Event", "presence"), ("Expires", "300"), ("Content-Type", "text/x-test")],
+        &[("Event", "presence;id=7"), ("Expires", "300"), ("Content-Type", "text/x-test")],
         b"hello body",
     );
     assert_eq!((r.code, r.reason.as_str()), (200, "Echo"));

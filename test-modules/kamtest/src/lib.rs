@@ -197,7 +197,7 @@ fn kt_echo(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
     let (from, from_tag) = msg.from().map(|(u, t)| (lossy(u), lossy(t))).unwrap_or_default();
     let to = msg.to().map(|(u, _)| lossy(u)).unwrap_or_default();
     let call_id = msg.call_id().map(lossy).unwrap_or_default();
-    let event = msg.header_str("Event").unwrap_or_default();
+    let event = msg.event().map(lossy).unwrap_or_default();
     let expires = msg.expires().map(|e| e.to_string()).unwrap_or_else(|| "none".into());
     let body = msg.body().to_vec();
     let Some(sl) = SL.get() else { return -1 };
