@@ -359,6 +359,71 @@ pub fn dispatch_destroy(module: &'static CStr, f: fn()) {
     guard(module, "destroy", (), f)
 }
 
+/// The trampoline signature for KEMI functions (up to three string parameters).
+pub type KemiTramp = unsafe extern "C" fn(*mut sys::sip_msg, *mut sys::str_, *mut sys::str_, *mut sys::str_) -> c_int;
+
+/// The KEMI table terminator.
+pub const KEMI_END: sys::sr_kemi_t = sys::sr_kemi_t {
+    mname: kstr::empty(),
+    fname: kstr::empty(),
+    rtype: 0,
+    func: std::ptr::null_mut(),
+    ptypes: [0; 6],
+};
+
+/// A KEMI export `module.fname(str, ...)` returning an int; names end with NUL.
+pub const fn kemi_export(module_nul: &'static str, fname_nul: &'static str, f: KemiTramp, nparams: usize) -> sys::sr_kemi_t {
+    assert!(nparams <= 3, "KEMI functions take 0 to 3 string parameters");
+    let mut ptypes = [sys::SR_KEMIP_NONE as c_int; 6];
+    let mut i = 0;
+    while i < nparams {
+        ptypes[i] = sys::SR_KEMIP_STR as c_int;
+        i += 1;
+    }
+    sys::sr_kemi_t {
+        mname: sys::str_ { s: module_nul.as_ptr() as *mut c_char, len: module_nul.len() as c_int - 1 },
+        fname: sys::str_ { s: fname_nul.as_ptr() as *mut c_char, len: fname_nul.len() as c_int - 1 },
+        rtype: sys::SR_KEMIP_INT as c_int,
+        func: f as *mut c_void,
+        ptypes,
+    }
+}
+
+#[doc(hidden)]
+pub fn register_kemi(module: &'static CStr, table: *mut sys::sr_kemi_t) -> c_int {
+    guard(module, "mod_register", -1, || {
+        // SAFETY: a static, NULL-terminated table that lives as long as the module.
+        if unsafe { sys::sr_kemi_modules_add(table) } < 0 {
+            crate::lm_err!("cannot register the KEMI exports");
+            return -1;
+        }
+        0
+    })
+}
+
+/// # Safety
+/// `msg` and the first `nparams` of `raw` are what a KEMI engine passes for this export.
+#[doc(hidden)]
+pub unsafe fn dispatch_kemi(
+    module: &'static CStr,
+    name: &str,
+    msg: *mut sys::sip_msg,
+    raw: [*mut sys::str_; 3],
+    nparams: usize,
+    handler: fn(&mut SipMsg, &[String]) -> i32,
+) -> c_int {
+    guard(module, name, -1, || {
+        // SAFETY: as documented for this function.
+        let Some(msg) = (unsafe { SipMsg::from_raw(msg) }) else { return -1 };
+        let params: Vec<String> = raw[..nparams.min(3)]
+            .iter()
+            // SAFETY: the engine passes valid str pointers for the declared parameters.
+            .map(|&p| unsafe { kstr::opt_bytes(p) }.map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default())
+            .collect();
+        handler(msg, &params)
+    })
+}
+
 /// The rank `child_init` is called with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rank(pub i32);
@@ -377,16 +442,23 @@ impl Rank {
     }
 }
 
-/// Declares a Kamailio module: emits `exports`, `module_version` and `module_flags` (and no
-/// other symbol), with every entry point guarded against panics.
+/// Declares a Kamailio module: emits `exports`, `module_version` and `module_flags` (plus
+/// `mod_register` when there are KEMI exports, to register them) and no other symbol, with
+/// every entry point guarded against panics. Sections are optional but keep this order.
 ///
 /// ```ignore
 /// kamailio::module! {
 ///     name: "example",
-///     params: { "limit" => LIMIT },
-///     functions: { "ex_count" => ex_count [0, None, REQUEST_ROUTE] },
+///     params: { "limit" => LIMIT, "db_url" => DB_URL },            // IntParam / StrParam statics
+///     param_fns: { "server" => Str add_server },                  // PARAM_USE_FUNC: Str or Int
+///     functions: { "ex_do" => ex_do [2, Spve, REQUEST_ROUTE] },   // [params, fixup, route flags]
+///     apis: { "bind_example" => bind [1, sys::example_api_t] },   // filled by consumers' find_export
 ///     rpc: { "example.show" => rpc_show, "Show the state" },
+///     pvs: { "ex" => pv_get; "exw" => pv_get, pv_set },            // `;` between PVs
+///     kemi: { "ex_do" => kemi_do [2] },                            // int f(str, str)
 ///     init: mod_init,
+///     child_init: child_init,
+///     destroy: destroy,
 /// }
 /// ```
 #[macro_export]
@@ -398,7 +470,8 @@ macro_rules! module {
         $(functions: { $($cname:literal => $chandler:path [$cn:literal, $cfix:ident, $cflags:expr]),* $(,)? },)?
         $(apis: { $($aname:literal => $ahandler:path [$an:literal, $aty:ty]),* $(,)? },)?
         $(rpc: { $($rname:literal => $rhandler:path, $rdoc:literal),* $(,)? },)?
-        $(pvs: { $($vname:literal => $vhandler:path),* $(,)? },)?
+        $(pvs: { $($vname:literal => $vhandler:path $(, $vsetter:path)?);* $(;)? },)?
+        $(kemi: { $($kname:literal => $khandler:path [$kn:literal]),* $(,)? },)?
         $(init: $init:path,)?
         $(child_init: $child:path,)?
         $(destroy: $destroy:path,)?
@@ -486,10 +559,50 @@ macro_rules! module {
                     ) -> ::core::ffi::c_int {
                         unsafe { $crate::pv::dispatch_get(__KSR_NAME, $vname, msg, param, res, $vhandler) }
                     }
-                    $crate::pv::export(concat!($vname, "\0"), __t)
+                    #[allow(unused_mut)]
+                    let mut setter: Option<$crate::pv::SetFn> = None;
+                    $(
+                        unsafe extern "C" fn __s(
+                            msg: *mut $crate::sys::sip_msg,
+                            param: *mut $crate::sys::pv_param_t,
+                            _op: ::core::ffi::c_int,
+                            val: *mut $crate::sys::pv_value_t,
+                        ) -> ::core::ffi::c_int {
+                            unsafe { $crate::pv::dispatch_set(__KSR_NAME, $vname, msg, param, val, $vsetter) }
+                        }
+                        setter = Some(__s);
+                    )?
+                    $crate::pv::export(concat!($vname, "\0"), __t, setter)
                 },)*)?
                 $crate::pv::END,
             ]);
+
+        $(
+            static __KSR_KEMI: $crate::module::Export<[$crate::sys::sr_kemi_t; 1 $( + { let _ = $kname; 1 })*]> =
+                $crate::module::Export::new([
+                    $({
+                        unsafe extern "C" fn __t(
+                            msg: *mut $crate::sys::sip_msg,
+                            p1: *mut $crate::sys::str_, p2: *mut $crate::sys::str_, p3: *mut $crate::sys::str_,
+                        ) -> ::core::ffi::c_int {
+                            unsafe { $crate::module::dispatch_kemi(__KSR_NAME, $kname, msg, [p1, p2, p3], $kn, $khandler) }
+                        }
+                        $crate::module::kemi_export(concat!($name, "\0"), concat!($kname, "\0"), __t, $kn)
+                    },)*
+                    $crate::module::KEMI_END,
+                ]);
+
+            /// Registers the KEMI exports before the script engines start.
+            #[no_mangle]
+            pub extern "C" fn mod_register(
+                _path: *mut ::core::ffi::c_char,
+                _dlflags: *mut ::core::ffi::c_int,
+                _p1: *mut ::core::ffi::c_void,
+                _p2: *mut ::core::ffi::c_void,
+            ) -> ::core::ffi::c_int {
+                $crate::module::register_kemi(__KSR_NAME, __KSR_KEMI.ptr() as *mut $crate::sys::sr_kemi_t)
+            }
+        )?
 
         #[allow(non_upper_case_globals)]
         #[no_mangle]

@@ -17,6 +17,8 @@ pub enum PvValue {
 
 /// The getter trampoline signature.
 pub type GetFn = unsafe extern "C" fn(*mut sys::sip_msg, *mut sys::pv_param_t, *mut sys::pv_value_t) -> c_int;
+/// The setter trampoline signature.
+pub type SetFn = unsafe extern "C" fn(*mut sys::sip_msg, *mut sys::pv_param_t, c_int, *mut sys::pv_value_t) -> c_int;
 
 /// The table terminator.
 pub const END: sys::pv_export_t = sys::pv_export_t {
@@ -30,13 +32,14 @@ pub const END: sys::pv_export_t = sys::pv_export_t {
     iparam: 0,
 };
 
-/// A `pv_export_t` for `$name(inner)`; `name_nul` ends with NUL.
-pub const fn export(name_nul: &'static str, getf: GetFn) -> sys::pv_export_t {
+/// A `pv_export_t` for `$name(inner)`; `name_nul` ends with NUL. With a setter the PV can
+/// be assigned in the script.
+pub const fn export(name_nul: &'static str, getf: GetFn, setf: Option<SetFn>) -> sys::pv_export_t {
     sys::pv_export_t {
         name: sys::str_ { s: name_nul.as_ptr() as *mut _, len: name_nul.len() as c_int - 1 },
         type_: sys::PVT_OTHER,
         getf: Some(getf),
-        setf: None,
+        setf,
         parse_name: Some(parse_name),
         parse_index: None,
         init_param: None,
@@ -55,6 +58,52 @@ unsafe extern "C" fn parse_name(sp: *mut sys::pv_spec_t, input: *mut sys::str_) 
     // The cfg parser keeps this text for the life of the process.
     sp.pvp.pvn.u.isname.name.s = *input;
     0
+}
+
+/// The PV's name: the text between the parentheses.
+///
+/// # Safety
+/// `param` is NULL or the param of a spec parsed by `parse_name`.
+unsafe fn inner_name(param: *mut sys::pv_param_t) -> String {
+    let b = match param.as_ref() {
+        Some(p) if p.pvn.type_ == sys::PV_NAME_INTSTR as c_int => kstr::bytes(&p.pvn.u.isname.name.s),
+        _ => &[][..],
+    };
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// # Safety
+/// The pointers are what the core passes to a PV setter of a spec parsed by `parse_name`.
+#[doc(hidden)]
+pub unsafe fn dispatch_set(
+    module: &'static CStr,
+    pv: &str,
+    msg: *mut sys::sip_msg,
+    param: *mut sys::pv_param_t,
+    val: *mut sys::pv_value_t,
+    handler: fn(&mut SipMsg, &str, PvValue) -> Result<(), crate::Error>,
+) -> c_int {
+    guard(module, pv, -1, || {
+        // SAFETY: as documented for this function.
+        let name = unsafe { inner_name(param) };
+        let value = match unsafe { val.as_ref() } {
+            None => PvValue::Null,
+            Some(v) if v.flags as u32 & sys::PV_VAL_NULL != 0 => PvValue::Null,
+            // SAFETY: a string value views memory valid during the call.
+            Some(v) if v.flags as u32 & sys::PV_VAL_STR != 0 => {
+                PvValue::Str(String::from_utf8_lossy(unsafe { kstr::bytes(&v.rs) }).into_owned())
+            }
+            Some(v) => PvValue::Int(v.ri),
+        };
+        let Some(msg) = (unsafe { SipMsg::from_raw(msg) }) else { return -1 };
+        match handler(msg, &name, value) {
+            Ok(()) => 0,
+            Err(e) => {
+                crate::lm_err!("${pv}({name}): {e}");
+                -1
+            }
+        }
+    })
 }
 
 // Values must outlive the getter call; a small per-process ring lets several values of one
@@ -77,13 +126,7 @@ pub unsafe fn dispatch_get(
 ) -> c_int {
     guard(module, pv, -1, || {
         // SAFETY: the core passes the spec's param (set by parse_name) and a result slot.
-        let name = unsafe {
-            match param.as_ref() {
-                Some(p) if p.pvn.type_ == sys::PV_NAME_INTSTR as c_int => kstr::bytes(&p.pvn.u.isname.name.s),
-                _ => &[][..],
-            }
-        };
-        let name = String::from_utf8_lossy(name);
+        let name = unsafe { inner_name(param) };
         // SAFETY: as above.
         let value = match unsafe { SipMsg::from_raw(msg) } {
             Some(m) => handler(m, &name),

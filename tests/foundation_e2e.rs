@@ -147,6 +147,8 @@ fn fixups_and_pseudo_variables() {
     let (name, pid) = (parts[1], parts[2]);
     assert_eq!(name, "kamtest");
     assert!(pid.parse::<u32>().is_ok_and(|p| p > 0), "{}", r.reason);
+    // A settable PV: assigned, read, cleared with $null.
+    assert_eq!(k.request("OPTIONS", "pvset", &[], b"").reason, "PV hello tester");
     // $kt(total) in a reply reason after counting.
     assert_eq!(k.request("OPTIONS", "count", &[], b"").reason, "Counted 1");
 }
@@ -240,4 +242,15 @@ fn http_requests_through_xhttp_get_replies_with_headers_and_body() {
     assert_eq!(r.body, "<doc/>");
     let r = k.http(&[], "/other");
     assert_eq!((r.code, r.body.as_str()), (404, "no such path"));
+}
+
+#[test]
+fn kemi_exports_are_callable_from_a_lua_script() {
+    let k = Kamailio::start(Setup::new("kamtest-kemi.cfg", &["kamtest"]));
+    // "tester" (6) + "xy" (2).
+    assert_eq!(k.request("OPTIONS", "len", &[], b"").reason, "Len 8");
+    for _ in 0..3 {
+        assert_eq!(k.request("OPTIONS", "count", &[], b"").reason, "Counted");
+    }
+    assert_eq!(field(&k.rpc(&["kamtest.counter"]), "total"), 3);
 }

@@ -17,7 +17,7 @@ mod host {
             }
         )*};
     }
-    inert_fns!(get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval);
+    inert_fns!(sr_kemi_modules_add, get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval);
 
     #[no_mangle]
     pub extern "C" fn fixup_spve_all(_p: *mut *mut c_void, _n: c_int) -> c_int {
@@ -68,6 +68,9 @@ fn show(_rpc: &mut Rpc) {}
 fn getter(_msg: &mut SipMsg, _name: &str) -> PvValue {
     PvValue::Null
 }
+fn kemi(_msg: &mut SipMsg, _p: &[String]) -> i32 {
+    1
+}
 fn init() -> Result<(), Error> {
     Ok(())
 }
@@ -87,6 +90,7 @@ module! {
     apis: { "bind_tables" => bind [1, [u64; 2]] },
     rpc: { "tables.show" => show, "Show the tables" },
     pvs: { "tbl" => getter },
+    kemi: { "k_two" => kemi [2], "k_none" => kemi [0] },
     init: init,
 }
 
@@ -147,6 +151,19 @@ fn exports_describe_the_module() {
     assert_eq!(pvs[0].type_, sys::PVT_OTHER);
     assert!(pvs[0].getf.is_some() && pvs[0].parse_name.is_some() && pvs[0].setf.is_none());
     assert!(pvs[1].getf.is_none());
+}
+
+#[test]
+fn kemi_exports_are_int_functions_of_strings() {
+    // SAFETY: reading the static table the macro built.
+    let k = unsafe { std::slice::from_raw_parts(__KSR_KEMI.ptr() as *const sys::sr_kemi_t, 3) };
+    let s = |x: &sys::str_| String::from_utf8_lossy(unsafe { kamailio::kstr::bytes(x) }).into_owned();
+    assert_eq!((s(&k[0].mname), s(&k[0].fname)), ("tables".into(), "k_two".into()));
+    assert_eq!(k[0].rtype, sys::SR_KEMIP_INT as i32);
+    assert_eq!(k[0].ptypes, [2, 2, 0, 0, 0, 0]);
+    assert_eq!((s(&k[1].fname), k[1].ptypes), ("k_none".into(), [0; 6]));
+    assert!(!k[0].func.is_null() && k[2].func.is_null() && k[2].fname.s.is_null());
+    let _ = mod_register;
 }
 
 #[test]

@@ -144,6 +144,7 @@ impl Kamailio {
             ("MODDIR", moddir.display().to_string()),
             ("CTL", ctl.display().to_string()),
             ("DB_URL", format!("sqlite:///{}", db.display())),
+            ("CONFIGS", repo().join("test-configs").display().to_string()),
         ];
         vars.extend(setup.vars.iter().map(|(k, v)| (*k, v.clone())));
         for (k, v) in &vars {

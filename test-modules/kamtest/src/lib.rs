@@ -53,6 +53,8 @@ thread_local! {
     static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
     /// Labels given with the `label` USE_FUNC parameter.
     static LABELS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// `$kt(note)`, settable from the script (per process).
+    static NOTE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
 module! {
@@ -90,7 +92,11 @@ module! {
         "kamtest.tm" => rpc_tm, "Requests sent through tm: completions and last status",
     },
     pvs: {
-        "kt" => pv_kt,
+        "kt" => pv_kt, pv_kt_set;
+    },
+    kemi: {
+        "kt_kemi_len" => kemi_len [2],
+        "kt_kemi_count" => kemi_count [0],
     },
     init: mod_init,
     child_init: child_init,
@@ -122,6 +128,7 @@ fn mod_init() -> Result<(), Error> {
 
     let url = DB_URL.get();
     if !url.is_empty() {
+        // (The KEMI test config runs without a database.)
         let db = Db::bind(&url)?;
         // Check the table now, then close: connections must not cross the fork.
         let mut conn = db.connect(&url)?;
@@ -301,8 +308,33 @@ fn pv_kt(_msg: &mut SipMsg, name: &str) -> PvValue {
         "total" => COUNTERS.get().map_or(PvValue::Null, |c| PvValue::Int(c.lock().total as i32)),
         "pid" => PvValue::Int(kamailio::pid()),
         "module" => PvValue::Str("kamtest".into()),
+        "note" => NOTE.with(|n| n.borrow().clone()).map_or(PvValue::Null, PvValue::Str),
         _ => PvValue::Null,
     }
+}
+
+/// `$kt(note) = value` stores a string; `$null` clears it. Other names are read-only.
+fn pv_kt_set(_msg: &mut SipMsg, name: &str, value: PvValue) -> Result<(), Error> {
+    if name != "note" {
+        return Err(Error::from(format!("{name} is read-only")));
+    }
+    let v = match value {
+        PvValue::Null => None,
+        PvValue::Str(s) => Some(s),
+        PvValue::Int(i) => Some(i.to_string()),
+    };
+    NOTE.with(|n| *n.borrow_mut() = v);
+    Ok(())
+}
+
+/// KEMI: the total length of two strings.
+fn kemi_len(_msg: &mut SipMsg, p: &[String]) -> i32 {
+    p.iter().map(|s| s.len() as i32).sum()
+}
+
+/// KEMI: kt_count for scripts in a KEMI language.
+fn kemi_count(msg: &mut SipMsg, _p: &[String]) -> i32 {
+    kt_count(msg, &[])
 }
 
 fn rpc_counter(rpc: &mut Rpc) {
