@@ -390,10 +390,10 @@ pub const fn kemi_export(module_nul: &'static str, fname_nul: &'static str, f: K
 }
 
 #[doc(hidden)]
-pub fn register_kemi(module: &'static CStr, table: *mut sys::sr_kemi_t) -> c_int {
+pub fn register_kemi<const N: usize>(module: &'static CStr, table: &'static Export<[sys::sr_kemi_t; N]>) -> c_int {
     guard(module, "mod_register", -1, || {
-        // SAFETY: a static, NULL-terminated table that lives as long as the module.
-        if unsafe { sys::sr_kemi_modules_add(table) } < 0 {
+        // SAFETY: a static table ending with KEMI_END, alive as long as the module.
+        if unsafe { sys::sr_kemi_modules_add(table.ptr() as *mut sys::sr_kemi_t) } < 0 {
             crate::lm_err!("cannot register the KEMI exports");
             return -1;
         }
@@ -600,7 +600,7 @@ macro_rules! module {
                 _p1: *mut ::core::ffi::c_void,
                 _p2: *mut ::core::ffi::c_void,
             ) -> ::core::ffi::c_int {
-                $crate::module::register_kemi(__KSR_NAME, __KSR_KEMI.ptr() as *mut $crate::sys::sr_kemi_t)
+                $crate::module::register_kemi(__KSR_NAME, &__KSR_KEMI)
             }
         )?
 
