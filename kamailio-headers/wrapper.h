@@ -29,6 +29,7 @@
 #include "modules/presence/subscribe.h"
 #include "modules/pua/pua_bind.h"
 #include "modules/pua/pidf.h"
+#include "modules/xcap_client/xcap_functions.h"
 
 /* Functions the C shim provides over core macros and inline helpers. */
 #include "shim.h"

@@ -20,6 +20,7 @@ pub mod sl;
 pub mod sys;
 pub mod timer;
 pub mod tm;
+pub mod xcap;
 pub mod xml;
 
 pub use db::{Db, DbConn, Value};

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The modules this workspace builds (the shipped ones and the test-only one).
-const MODULES: &[&str] = &["presence_xcapdiff", "kamtest"];
+const MODULES: &[&str] = &["presence_xcapdiff", "xcap_client", "kamtest"];
 const ABI: &[&str] = &["exports", "module_flags", "module_version"];
 /// Modules with KEMI exports also have `mod_register`, which registers them at load time.
 const WITH_KEMI: &[&str] = &["kamtest"];

@@ -3,7 +3,7 @@
 
 mod harness;
 
-use harness::{assert_sipp_ok, Kamailio, Setup};
+use harness::{subscription_state as state_expires, Kamailio, Setup};
 
 const LINE: &str = "event xcap-diff (application/xcap-diff+xml) registered with";
 
@@ -14,32 +14,9 @@ fn setup(defines: &'static [&'static str]) -> Setup<'static> {
     s
 }
 
-/// SUBSCRIBEs to xcap-diff with SIPp and returns the NOTIFY it received.
+/// SUBSCRIBEs to alice's xcap-diff with SIPp and returns the NOTIFY it received.
 fn subscribe(k: &Kamailio, expires_header: &str) -> String {
-    let trace = k.dir.join("subscribe-messages.log");
-    let out = k.sipp(
-        "subscribe.xml",
-        &[
-            "-key", "event", "xcap-diff", "-key", "expires_header", expires_header, "-m", "1",
-            "-trace_msg", "-message_file", trace.to_str().unwrap(),
-        ],
-    );
-    assert_sipp_ok(&out, k);
-    let messages = std::fs::read_to_string(&trace).expect("sipp message trace");
-    messages
-        .split("----------------------------------------------- ")
-        .find(|m| m.contains("NOTIFY sip:"))
-        .unwrap_or_else(|| panic!("no NOTIFY in the trace:\n{messages}"))
-        .to_string()
-}
-
-/// The seconds left in a NOTIFY's Subscription-State.
-fn state_expires(notify: &str) -> (String, u32) {
-    let line = notify.lines().find(|l| l.starts_with("Subscription-State:")).expect("Subscription-State header");
-    let v = line["Subscription-State:".len()..].trim();
-    let (state, params) = v.split_once(';').unwrap_or((v, ""));
-    let secs = params.split(';').find_map(|p| p.strip_prefix("expires=")).and_then(|e| e.parse().ok()).unwrap_or(0);
-    (state.to_string(), secs)
+    k.subscribe("xcap-diff", "bob", "alice", expires_header)
 }
 
 #[test]

@@ -309,6 +309,26 @@ impl Kamailio {
         out
     }
 
+    /// `watcher` SUBSCRIBEs to `event` of `presentity` with SIPp; returns the NOTIFY it got.
+    pub fn subscribe(&self, event: &str, watcher: &str, presentity: &str, expires_header: &str) -> String {
+        let trace = self.dir.join(format!("subscribe-{}.log", SEQ.fetch_add(1, Ordering::Relaxed)));
+        let out = self.sipp(
+            "subscribe.xml",
+            &[
+                "-key", "event", event, "-key", "watcher", watcher, "-key", "presentity", presentity,
+                "-key", "expires_header", expires_header, "-m", "1",
+                "-trace_msg", "-message_file", trace.to_str().unwrap(),
+            ],
+        );
+        assert_sipp_ok(&out, self);
+        let messages = std::fs::read_to_string(&trace).expect("sipp message trace");
+        messages
+            .split("----------------------------------------------- ")
+            .find(|m| m.contains("NOTIFY sip:"))
+            .unwrap_or_else(|| panic!("no NOTIFY in the trace:\n{messages}"))
+            .to_string()
+    }
+
     /// Runs SQL against this server's SQLite database and returns sqlite3's output.
     pub fn sql(&self, q: &str) -> String {
         sqlite(&self.db, q)
@@ -355,6 +375,15 @@ fn sqlite(db: &Path, sql: &str) -> String {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The state and seconds left in a NOTIFY's Subscription-State.
+pub fn subscription_state(notify: &str) -> (String, u32) {
+    let line = notify.lines().find(|l| l.starts_with("Subscription-State:")).expect("Subscription-State header");
+    let v = line["Subscription-State:".len()..].trim();
+    let (state, params) = v.split_once(';').unwrap_or((v, ""));
+    let secs = params.split(';').find_map(|p| p.strip_prefix("expires=")).and_then(|e| e.parse().ok()).unwrap_or(0);
+    (state.to_string(), secs)
 }
 
 /// A 200 OK for a request the server sent us.

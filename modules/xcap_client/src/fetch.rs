@@ -1,0 +1,265 @@
+//! HTTP(S) GET of XCAP documents with libcurl, conditional on an entity tag when asked.
+
+use std::fmt;
+use std::time::Duration;
+
+use curl::easy::{Easy, List};
+
+use crate::etag;
+
+/// Largest document accepted. XCAP documents (rules, buddy lists) are a few kilobytes; the
+/// body ends up in a worker's private memory pool, so a runaway server must not fill it.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// How long a fetch may take. It runs inside a SIP worker (a `getNewDoc` while handling a
+/// SUBSCRIBE) or the refresh timer, which serve nothing else meanwhile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Name resolution and TCP/TLS connection setup.
+    pub connect: Duration,
+    /// The whole transfer, connection setup included.
+    pub total: Duration,
+}
+
+/// A reachable XCAP server answers a small GET within milliseconds. 2 s of connecting still
+/// rides out one lost SYN (retried after 1 s); 5 s in all bounds how long a dead or hung server
+/// can stall a worker, well inside a SUBSCRIBE client's transaction timeout (32 s).
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            total: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The precondition sent with a GET; the tag is given bare or as stored, and sent quoted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Condition<'a> {
+    None,
+    /// Only if the document still has this tag (otherwise the server answers 412).
+    IfMatch(&'a str),
+    /// Only if the document changed since this tag (otherwise the server answers 304).
+    IfNoneMatch(&'a str),
+}
+
+/// The outcome of a GET the server answered in a way this module understands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fetched {
+    /// 200: the whole document and its entity tag (bare), if the server sent one.
+    Document { body: String, etag: Option<String> },
+    /// 304: the document still has the tag sent in If-None-Match.
+    NotModified,
+    /// 404: the server has no such document.
+    NotFound,
+}
+
+/// Why a fetch produced no [`Fetched`]; each message names the URL.
+#[derive(Debug)]
+pub enum FetchError {
+    /// Not an http or https URL.
+    Scheme { url: String },
+    /// The tag for the condition holds characters a quoted entity tag cannot.
+    Etag { url: String, etag: String },
+    /// Connecting, TLS, timing out, or any other transfer failure libcurl reports.
+    Transport { url: String, error: curl::Error },
+    /// The body would exceed [`MAX_BODY`].
+    TooLarge { url: String },
+    /// The body is not UTF-8, as XCAP documents and the `xcap` table's text column must be.
+    NotUtf8 { url: String },
+    /// Any status other than 200, 304 and 404.
+    Status { url: String, code: u32 },
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FetchError::Scheme { url } => {
+                write!(f, "XCAP GET {url}: only http and https are supported")
+            }
+            FetchError::Etag { url, etag } => {
+                write!(f, "XCAP GET {url}: unusable entity tag {etag:?}")
+            }
+            FetchError::Transport { url, error } => {
+                write!(f, "XCAP GET {url} failed: {}", error.description())?;
+                match error.extra_description() {
+                    Some(extra) => write!(f, " ({extra})"),
+                    None => Ok(()),
+                }
+            }
+            FetchError::TooLarge { url } => {
+                write!(f, "XCAP GET {url}: document larger than {MAX_BODY} bytes")
+            }
+            FetchError::NotUtf8 { url } => write!(f, "XCAP GET {url}: document is not UTF-8"),
+            FetchError::Status { url, code } => {
+                write!(f, "XCAP GET {url}: unexpected HTTP status {code}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for FetchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FetchError::Transport { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// One libcurl handle per process: consecutive fetches reuse its open connections.
+/// Create it in the process that uses it (after fork), never share it between processes.
+#[derive(Debug)]
+pub struct Fetcher {
+    easy: Easy,
+}
+
+impl Default for Fetcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Fetcher {
+    pub fn new() -> Self {
+        Fetcher { easy: Easy::new() }
+    }
+
+    /// GETs `url` under `condition`, within `timeouts`. Zero durations count as 1 ms, since
+    /// libcurl reads zero as "no limit".
+    pub fn fetch(
+        &mut self,
+        url: &str,
+        condition: Condition<'_>,
+        timeouts: Timeouts,
+    ) -> Result<Fetched, FetchError> {
+        let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+        if !scheme
+            .is_some_and(|s| s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https"))
+        {
+            return Err(FetchError::Scheme {
+                url: url.to_owned(),
+            });
+        }
+        let mut headers = List::new();
+        if let Some(line) = condition_header(condition, url)? {
+            headers
+                .append(&line)
+                .map_err(|error| transport(url, error))?;
+        }
+
+        let mut received = Received::default();
+        match self.transfer(url, headers, timeouts, &mut received) {
+            Err(error) if received.too_large || error.is_filesize_exceeded() => {
+                return Err(FetchError::TooLarge {
+                    url: url.to_owned(),
+                });
+            }
+            Err(error) => return Err(transport(url, error)),
+            Ok(()) => {}
+        }
+
+        match self
+            .easy
+            .response_code()
+            .map_err(|error| transport(url, error))?
+        {
+            200 => {
+                let body = String::from_utf8(received.body).map_err(|_| FetchError::NotUtf8 {
+                    url: url.to_owned(),
+                })?;
+                Ok(Fetched::Document {
+                    body,
+                    etag: received.etag,
+                })
+            }
+            304 => Ok(Fetched::NotModified),
+            404 => Ok(Fetched::NotFound),
+            code => Err(FetchError::Status {
+                url: url.to_owned(),
+                code,
+            }),
+        }
+    }
+
+    fn transfer(
+        &mut self,
+        url: &str,
+        headers: List,
+        timeouts: Timeouts,
+        received: &mut Received,
+    ) -> Result<(), curl::Error> {
+        let floor = Duration::from_millis(1);
+        // A reset drops the previous request's options but keeps the connection cache.
+        self.easy.reset();
+        self.easy.url(url)?;
+        self.easy.get(true)?;
+        self.easy.http_headers(headers)?;
+        self.easy.connect_timeout(timeouts.connect.max(floor))?;
+        self.easy.timeout(timeouts.total.max(floor))?;
+        // Refuses an announced oversized body before reading it; the write callback catches the rest.
+        self.easy.max_filesize(MAX_BODY as u64)?;
+
+        let mut transfer = self.easy.transfer();
+        transfer.write_function(|chunk| {
+            if received.body.len() + chunk.len() > MAX_BODY {
+                received.too_large = true;
+                // Taking fewer bytes than offered makes libcurl abort the transfer.
+                return Ok(0);
+            }
+            received.body.extend_from_slice(chunk);
+            Ok(chunk.len())
+        })?;
+        transfer.header_function(|line| {
+            read_header(line, &mut received.etag);
+            true
+        })?;
+        transfer.perform()
+    }
+}
+
+/// What the transfer callbacks collect: every body chunk and the final response's entity tag.
+#[derive(Default)]
+struct Received {
+    body: Vec<u8>,
+    etag: Option<String>,
+    too_large: bool,
+}
+
+/// Keeps the ETag of the final response: a status line starts a new response (after a 100
+/// Continue, say), so it forgets the tag of the previous one.
+fn read_header(line: &[u8], etag: &mut Option<String>) {
+    let Ok(line) = std::str::from_utf8(line) else {
+        return;
+    };
+    if line.starts_with("HTTP/") {
+        *etag = None;
+    } else if let Some((name, value)) = line.split_once(':') {
+        if name.trim().eq_ignore_ascii_case("etag") {
+            *etag = etag::opaque(value).map(str::to_owned);
+        }
+    }
+}
+
+fn condition_header(condition: Condition<'_>, url: &str) -> Result<Option<String>, FetchError> {
+    let (name, raw) = match condition {
+        Condition::None => return Ok(None),
+        Condition::IfMatch(raw) => ("If-Match", raw),
+        Condition::IfNoneMatch(raw) => ("If-None-Match", raw),
+    };
+    let tag = etag::opaque(raw).ok_or_else(|| FetchError::Etag {
+        url: url.to_owned(),
+        etag: raw.to_owned(),
+    })?;
+    Ok(Some(format!("{name}: \"{tag}\"")))
+}
+
+fn transport(url: &str, error: curl::Error) -> FetchError {
+    FetchError::Transport {
+        url: url.to_owned(),
+        error,
+    }
+}
+
+#[cfg(test)]
+mod tests;

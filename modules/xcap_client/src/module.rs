@@ -1,0 +1,250 @@
+//! The Kamailio side of xcap_client: parameters, the `bind_xcap` API, the mirrored rows in
+//! the `xcap` table, the periodic refresh and the `xcap_client.refreshXcapDoc` RPC.
+
+use std::cell::RefCell;
+use std::num::NonZeroU32;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use kamailio::xcap::{self, DocRequest, Tree, XcapProvider, IF_MATCH, IF_NONE_MATCH};
+use kamailio::{lm_err, lm_info, lm_warn, module, sys, timer, Db, DbConn, Error, IntParam, Rank, Rpc, StrParam};
+
+use crate::fetch::{Condition, Fetched, Fetcher, Timeouts};
+use crate::node_sel::{AttrTest, NodeSelector};
+use crate::refresh::{decide, Refresh, StoredDoc};
+use crate::store;
+use crate::url::{self, DocSelector, DocTree};
+
+static DB_URL: StrParam = StrParam::new("mysql://kamailio:kamailiorw@localhost/kamailio");
+static XCAP_TABLE: StrParam = StrParam::new("xcap");
+/// Non-zero: refresh the mirrored documents every `query_period` seconds.
+static PERIODICAL_QUERY: IntParam = IntParam::new(1);
+static QUERY_PERIOD: IntParam = IntParam::new(100);
+/// Milliseconds to connect to an XCAP server.
+static CONNECT_TIMEOUT: IntParam = IntParam::new(2000);
+/// Milliseconds for a whole fetch: a dead or hung server holds a worker at most this long.
+static FETCH_TIMEOUT: IntParam = IntParam::new(5000);
+
+static DB: OnceLock<Db> = OnceLock::new();
+
+thread_local! {
+    /// This process's DB connection and HTTP handle (kept for connection reuse).
+    static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
+    static FETCHER: RefCell<Fetcher> = RefCell::new(Fetcher::new());
+}
+
+module! {
+    name: "xcap_client",
+    params: {
+        "db_url" => DB_URL,
+        "xcap_table" => XCAP_TABLE,
+        "periodical_query" => PERIODICAL_QUERY,
+        "query_period" => QUERY_PERIOD,
+        "connect_timeout" => CONNECT_TIMEOUT,
+        "fetch_timeout" => FETCH_TIMEOUT,
+    },
+    apis: { "bind_xcap" => bind_xcap [1, sys::xcap_api_t] },
+    rpc: {
+        "xcap_client.refreshXcapDoc" => rpc_refresh,
+            "Refetch a document now: document URI (as stored in the xcap table) and XCAP server port",
+    },
+    init: mod_init,
+    child_init: child_init,
+    destroy: destroy,
+}
+
+fn bind_xcap(api: &mut sys::xcap_api_t) -> i32 {
+    xcap::fill_api::<Client>(api)
+}
+
+fn mod_init() -> Result<(), Error> {
+    if QUERY_PERIOD.get() <= 0 && PERIODICAL_QUERY.get() != 0 {
+        return Err(Error::from(format!("query_period must be a positive number of seconds, not {}", QUERY_PERIOD.get())));
+    }
+    for (name, p) in [("connect_timeout", &CONNECT_TIMEOUT), ("fetch_timeout", &FETCH_TIMEOUT)] {
+        if p.get() <= 0 {
+            return Err(Error::from(format!("{name} must be a positive number of milliseconds, not {}", p.get())));
+        }
+    }
+    let url = DB_URL.get();
+    let db = Db::bind(&url)?;
+    if !db.has_basic_caps() {
+        return Err(Error::from("the DB driver cannot query, insert, update and delete"));
+    }
+    // Check the table now, then close: connections must not cross the fork.
+    db.connect(&url)?.check_table_version(&XCAP_TABLE.get(), store::TABLE_VERSION)?;
+    let _ = DB.set(db);
+    if PERIODICAL_QUERY.get() != 0 {
+        timer::register(|_| refresh_all(), QUERY_PERIOD.get() as u32)?;
+    }
+    Ok(())
+}
+
+fn child_init(rank: Rank) -> Result<(), Error> {
+    if !rank.is_serving() {
+        return Ok(());
+    }
+    if let Some(db) = DB.get() {
+        let conn = db.connect(&DB_URL.get())?;
+        CONN.with(|c| *c.borrow_mut() = Some(conn));
+    }
+    Ok(())
+}
+
+fn destroy() {
+    CONN.with(|c| c.borrow_mut().take());
+}
+
+fn timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_millis(CONNECT_TIMEOUT.get() as u64),
+        total: Duration::from_millis(FETCH_TIMEOUT.get() as u64),
+    }
+}
+
+fn fetch(url: &str, cond: Condition) -> Result<Fetched, crate::fetch::FetchError> {
+    FETCHER.with(|f| f.borrow_mut().fetch(url, cond, timeouts()))
+}
+
+/// Runs `f` with this process's DB connection.
+fn with_conn<T>(f: impl FnOnce(&mut DbConn, &str) -> Result<T, Error>) -> Result<T, Error> {
+    CONN.with(|c| match c.borrow_mut().as_mut() {
+        Some(conn) => f(conn, &XCAP_TABLE.get()),
+        None => Err(Error::from("no DB connection in this process")),
+    })
+}
+
+/// The provider behind `bind_xcap`.
+struct Client;
+
+impl XcapProvider for Client {
+    type NodeSel = NodeSelector;
+
+    fn add_step(sel: &mut NodeSelector, name: Option<&str>, ns: Option<&str>, pos: i32, attr: Option<(&str, &str)>, extra: Option<&str>) -> bool {
+        let position = u32::try_from(pos).ok().and_then(NonZeroU32::new);
+        let attr = attr.map(|(name, value)| AttrTest { name, value });
+        sel.add_step(name, ns, position, attr, extra).map_err(|e| lm_err!("add_step: {e}")).is_ok()
+    }
+
+    fn add_terminal(sel: &mut NodeSelector, attr: Option<&str>, ns: Option<&str>, extra: Option<&str>) -> bool {
+        sel.add_terminal(attr, ns, extra).map_err(|e| lm_err!("add_terminal: {e}")).is_ok()
+    }
+
+    fn get_new_doc(req: &DocRequest, node: Option<&NodeSelector>, user: &str, domain: &str) -> Option<Vec<u8>> {
+        match get_new_doc(req, node, user, domain) {
+            Ok(doc) => doc.map(String::into_bytes),
+            Err(e) => {
+                lm_err!("getNewDoc {} for {user}@{domain}: {e}", req.auid);
+                None
+            }
+        }
+    }
+}
+
+/// Fetches a document, records it in the `xcap` table (so the refresh keeps it current), and
+/// returns it. A 304 to a conditional request returns the stored copy.
+fn get_new_doc(req: &DocRequest, node: Option<&NodeSelector>, user: &str, domain: &str) -> Result<Option<String>, Error> {
+    // rls asks for its services document without a file name; RFC 4826 names it "index".
+    let filename = if req.filename.is_empty() { "index" } else { req.filename.as_str() };
+    let sel = DocSelector {
+        auid: &req.auid,
+        xid: (req.tree == Tree::Users).then_some(req.xid.as_str()),
+        filename,
+    };
+    let port = u16::try_from(req.port).map_err(|_| Error::from(format!("port {} is out of range", req.port)))?;
+    let url = url::document_url(&req.xcap_root, port, &sel, node.filter(|n| !n.is_empty())).map_err(|e| Error::from(e.to_string()))?;
+    let cond = match (req.etag.as_deref(), req.match_type) {
+        (Some(tag), IF_MATCH) => Condition::IfMatch(tag),
+        (Some(tag), IF_NONE_MATCH) => Condition::IfNoneMatch(tag),
+        _ => Condition::None,
+    };
+    match fetch(&url, cond).map_err(|e| Error::from(e.to_string()))? {
+        Fetched::Document { body, etag } => {
+            let row = store::Row { username: user, domain, doc_type: req.doc_type, doc: &body, etag: etag.as_deref(), doc_uri: &url, port };
+            if let Err(e) = with_conn(|c, t| store::upsert(c, t, &row).map_err(Error::from)) {
+                // The caller still gets the document; only the mirroring failed.
+                lm_warn!("could not record {url} in the xcap table: {e}");
+            }
+            Ok(Some(body))
+        }
+        Fetched::NotModified => with_conn(|c, t| store::by_uri(c, t, &url).map_err(Error::from)).map(|r| r.map(|s| s.doc)),
+        Fetched::NotFound => Ok(None),
+    }
+}
+
+/// What one refresh did, for the log and the RPC reply.
+fn apply(stored: Option<&StoredDoc>, outcome: Refresh, doc_type: i32, xid: &str, doc_uri: &str, port: u16, owner: (&str, &str)) -> Result<&'static str, Error> {
+    match outcome {
+        Refresh::Unchanged => Ok("unchanged"),
+        Refresh::Retagged { etag } => {
+            with_conn(|c, t| store::set_etag(c, t, doc_uri, etag.as_deref()).map_err(Error::from))?;
+            Ok("unchanged")
+        }
+        Refresh::Updated { doc, etag } => {
+            let row = store::Row { username: owner.0, domain: owner.1, doc_type, doc: &doc, etag: etag.as_deref(), doc_uri, port };
+            with_conn(|c, t| store::upsert(c, t, &row).map_err(Error::from))?;
+            let ran = xcap::run_callbacks(doc_type, xid, doc.as_bytes());
+            lm_info!("{doc_uri} changed; {ran} update callback(s) run");
+            Ok("updated")
+        }
+        Refresh::Gone => {
+            if stored.is_some() {
+                with_conn(|c, t| store::remove(c, t, doc_uri).map_err(Error::from))?;
+            }
+            Ok("gone")
+        }
+        Refresh::Failed(e) => Err(Error::from(e.to_string())),
+    }
+}
+
+/// The periodic refresh (timer process): every mirrored document, asked conditionally.
+fn refresh_all() {
+    let rows = match with_conn(|c, t| store::mirrored(c, t).map_err(Error::from)) {
+        Ok(rows) => rows,
+        Err(e) => return lm_err!("refresh: cannot read the xcap table: {e}"),
+    };
+    for row in rows {
+        let result = row.fetch_url().map_err(|e| Error::from(e.to_string())).and_then(|u| {
+            let outcome = decide(Some(&row), fetch(&u, row.condition()));
+            let xid = row.xid().to_string();
+            apply(Some(&row), outcome, row.doc_type, &xid, &row.doc_uri, row.port, (&row.username, &row.domain))
+        });
+        if let Err(e) = result {
+            lm_err!("refresh of {} failed: {e}; the stored copy stays", row.doc_uri);
+        }
+    }
+}
+
+/// `xcap_client.refreshXcapDoc <doc-uri> <port>`: refetches one document now.
+fn rpc_refresh(rpc: &mut Rpc) {
+    let Some(doc_uri) = rpc.scan_str() else { return rpc.fault(500, "Not enough parameters") };
+    let port = match rpc.scan_int().map(u16::try_from) {
+        None => 0,
+        Some(Ok(p)) => p,
+        Some(Err(_)) => return rpc.fault(400, "Invalid port"),
+    };
+    let parsed = match url::parse_doc_uri(&doc_uri) {
+        Ok(p) => p,
+        Err(e) => return rpc.fault(500, &format!("Failed parsing url: {e}")),
+    };
+    let (owner, xid) = match &parsed.tree {
+        DocTree::Users(x) => ((x.user.clone(), x.domain.clone()), x.to_string()),
+        DocTree::Global => ((String::new(), String::new()), String::new()),
+    };
+    let stored = with_conn(|c, t| store::by_uri(c, t, &doc_uri).map_err(Error::from)).unwrap_or_else(|e| {
+        lm_warn!("refreshXcapDoc: cannot read the stored copy: {e}");
+        None
+    });
+    let port = stored.as_ref().map_or(port, |s| if port != 0 { port } else { s.port });
+    let url = match url::with_port(&doc_uri, port) {
+        Ok(u) => u,
+        Err(e) => return rpc.fault(500, &format!("Failed parsing url: {e}")),
+    };
+    let cond = stored.as_ref().map_or(Condition::None, StoredDoc::condition);
+    let outcome = decide(stored.as_ref(), fetch(&url, cond));
+    let doc_type = parsed.doc_type.flag();
+    match apply(stored.as_ref(), outcome, doc_type, &xid, &doc_uri, port, (&owner.0, &owner.1)) {
+        Ok(what) => rpc.add_str(what),
+        Err(e) => rpc.fault(500, &format!("Failed http get: {e}")),
+    }
+}

@@ -1,0 +1,200 @@
+//! xcap_client end to end: a Kamailio XCAP server holds pres-rules; a second Kamailio runs
+//! presence and the stock presence_xml (integrated_xcap_server=0), which gets the rules
+//! through our xcap_client's bind_xcap API.
+
+mod harness;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use harness::{subscription_state, Kamailio, Setup};
+
+const RULES_DOC: &str = "/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index";
+
+fn rules(action: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
+  <cr:rule id="bob">
+    <cr:conditions><cr:identity><cr:one id="sip:bob@127.0.0.1"/></cr:identity></cr:conditions>
+    <cr:actions><sub-handling>{action}</sub-handling></cr:actions>
+    <cr:transformations/>
+  </cr:rule>
+</cr:ruleset>
+"#
+    )
+}
+
+/// The XCAP server: the stock xcap_server in its own Kamailio.
+fn xcap_server() -> Kamailio {
+    let mut s = Setup::new("xcap.cfg", &[]);
+    s.defines = &["STOCK_XCAP"];
+    s.schemas = &["presence"];
+    Kamailio::start(s)
+}
+
+fn put_rules(server: &Kamailio, action: &str) {
+    let r = server.http(
+        &["-X", "PUT", "-H", "Content-Type: application/auth-policy+xml", "--data-binary", &rules(action)],
+        RULES_DOC,
+    );
+    assert!(r.code == 200 || r.code == 201, "PUT pres-rules: {r:?}");
+}
+
+/// presence + presence_xml + xcap_client, pointed at `xcap_server` ("host/root:port").
+fn presence(xcap_server: String, query_period: u32, defines: &'static [&'static str], modules: &'static [&'static str]) -> Kamailio {
+    let mut s = Setup::new("presence-xcap-client.cfg", modules);
+    s.vars.push(("XCAP_SERVER", xcap_server.clone()));
+    s.vars.push(("QUERY_PERIOD", query_period.to_string()));
+    s.vars.push(("XCAP_ROOT_URL", xcap_server));
+    s.defines = defines;
+    s.schemas = &["presence", "rls"];
+    Kamailio::start(s)
+}
+
+fn ours(server: &Kamailio, query_period: u32) -> Kamailio {
+    presence(format!("127.0.0.1/xcap-root:{}", server.http_port), query_period, &[], &["xcap_client"])
+}
+
+fn doc_url(server: &Kamailio) -> String {
+    format!("http://127.0.0.1:{}{RULES_DOC}", server.http_port)
+}
+
+/// The watcher status presence stored for bob (1 active, 2 pending, 3 terminated).
+fn bob_status(k: &Kamailio) -> String {
+    k.sql("SELECT status || ' ' || reason FROM watchers WHERE watcher_username='bob';").trim().to_string()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn pres_rules_on_the_xcap_server_authorize_a_watcher() {
+    let server = xcap_server();
+    put_rules(&server, "allow");
+    let k = ours(&server, 100);
+
+    let notify = k.subscribe("presence", "bob", "alice", "Expires: 300");
+    println!("NOTIFY to bob:\n{notify}");
+    assert_eq!(subscription_state(&notify).0, "active");
+    // The document is mirrored in the client's xcap table as the stock schema expects.
+    let row = k.sql("SELECT username, domain, doc_type, source, port, doc_uri, etag FROM xcap;");
+    let server_etag = server.sql("SELECT etag FROM xcap;").trim().to_string();
+    assert_eq!(
+        row.trim(),
+        format!("alice|127.0.0.1|2|1|{}|{}|{server_etag}", server.http_port, doc_url(&server)),
+        "the stored ETag has no quotes or line ends"
+    );
+    // Nobody else is authorized by these rules.
+    let notify = k.subscribe("presence", "carol", "alice", "Expires: 300");
+    assert_ne!(subscription_state(&notify).0, "active");
+}
+
+#[test]
+fn without_rules_on_the_server_the_watcher_waits() {
+    let server = xcap_server();
+    let k = ours(&server, 100);
+    let notify = k.subscribe("presence", "bob", "alice", "Expires: 300");
+    assert_eq!(subscription_state(&notify).0, "pending");
+    assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
+}
+
+#[test]
+fn refresh_through_kamcmd_applies_a_changed_document() {
+    let server = xcap_server();
+    put_rules(&server, "allow");
+    let mut k = ours(&server, 1000);
+    assert_eq!(subscription_state(&k.subscribe("presence", "bob", "alice", "Expires: 300")).0, "active");
+    assert!(bob_status(&k).starts_with('1'), "{}", bob_status(&k));
+
+    put_rules(&server, "block");
+    let url = doc_url(&server);
+    let port = server.http_port.to_string();
+    assert_eq!(k.rpc(&["xcap_client.refreshXcapDoc", &url, &port]).trim(), "updated");
+    println!("kamcmd xcap_client.refreshXcapDoc {url} {port} -> updated; bob: {}", bob_status(&k));
+    // presence_xml's callback re-evaluated bob: the rules now block him.
+    assert_eq!(bob_status(&k), "3 rejected");
+    assert_eq!(k.sql("SELECT etag FROM xcap;").trim(), server.sql("SELECT etag FROM xcap;").trim());
+    assert!(k.sql("SELECT doc FROM xcap;").contains(">block<"));
+    // Asked again: the server answers 304 and nothing changes.
+    assert_eq!(k.rpc(&["xcap_client.refreshXcapDoc", &url, &port]).trim(), "unchanged");
+    assert!(k.is_running());
+}
+
+#[test]
+fn the_periodic_query_applies_a_changed_document_and_a_304_changes_nothing() {
+    let server = xcap_server();
+    put_rules(&server, "allow");
+    let k = ours(&server, 1);
+    assert_eq!(subscription_state(&k.subscribe("presence", "bob", "alice", "Expires: 300")).0, "active");
+    let first = k.sql("SELECT etag FROM xcap;").trim().to_string();
+    // A few periods with nothing new: no change is applied.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(k.sql("SELECT etag FROM xcap;").trim(), first);
+    assert!(!k.log_text().contains("changed;"), "a 304 was taken for a change:\n{}", k.log_text());
+
+    put_rules(&server, "block");
+    wait_for("the timer to apply the new rules", || bob_status(&k) == "3 rejected");
+    assert_ne!(k.sql("SELECT etag FROM xcap;").trim(), first);
+}
+
+/// A server that accepts connections and never answers.
+fn hanging_server() -> (TcpListener, u16) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    (l, port)
+}
+
+#[test]
+fn a_dead_or_hanging_server_gives_a_clear_error_and_the_worker_goes_on() {
+    // Nothing listens on this port.
+    let closed = harness::free_port();
+    let k = presence(format!("127.0.0.1/xcap-root:{closed}"), 100, &[], &["xcap_client"]);
+    assert_eq!(subscription_state(&k.subscribe("presence", "bob", "alice", "Expires: 300")).0, "pending");
+    assert!(k.log_text().contains(&format!("127.0.0.1:{closed}")), "no error naming the server:\n{}", k.log_text());
+    drop(k);
+
+    // Accepts and never answers: the fetch gives up after fetch_timeout (5 s by default).
+    let (listener, port) = hanging_server();
+    let k = presence(format!("127.0.0.1/xcap-root:{port}"), 100, &[], &["xcap_client"]);
+    let started = Instant::now();
+    let notify = k.subscribe("presence", "bob", "alice", "Expires: 300");
+    let took = started.elapsed();
+    assert_eq!(subscription_state(&notify).0, "pending");
+    assert!(took < Duration::from_secs(9), "the SUBSCRIBE waited {took:?} for a hung XCAP server");
+    let log = k.log_text();
+    assert!(log.contains("getNewDoc pres-rules for alice@127.0.0.1"), "no error line:\n{log}");
+    // Both workers still serve.
+    for _ in 0..4 {
+        assert_eq!(k.request("OPTIONS", "anyone", &[], b"").code, 200);
+    }
+    drop(listener);
+}
+
+#[test]
+fn rls_binds_the_api() {
+    let server = xcap_server();
+    let k = presence(format!("127.0.0.1/xcap-root:{}", server.http_port), 100, &["WITH_RLS"], &["xcap_client"]);
+    let log = k.log_text();
+    assert!(!log.contains("ERROR: rls"), "{log}");
+    assert_eq!(k.request("OPTIONS", "anyone", &[], b"").code, 200);
+}
+
+/// Differential: the same fetch through the stock xcap_client fails (its curl header
+/// callback aborts every transfer), so the watcher is never authorized. Deliberate difference:
+/// ours fetches the document.
+#[test]
+fn the_stock_module_fails_the_same_fetch() {
+    let server = xcap_server();
+    put_rules(&server, "allow");
+    let stock = presence(format!("127.0.0.1/xcap-root:{}", server.http_port), 100, &["STOCK_XCAP_CLIENT"], &[]);
+    assert_eq!(subscription_state(&stock.subscribe("presence", "bob", "alice", "Expires: 300")).0, "pending");
+    assert_eq!(stock.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
+    let ours = ours(&server, 100);
+    assert_eq!(subscription_state(&ours.subscribe("presence", "bob", "alice", "Expires: 300")).0, "active");
+}
