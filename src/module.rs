@@ -183,10 +183,44 @@ pub unsafe fn dispatch_param(
 pub enum Fixup {
     /// Literal strings, as written in the config.
     None,
-    /// Strings with pseudo-variables, evaluated per message (`fixup_spve_all`).
+    /// Strings with pseudo-variables, evaluated per message. A parameter that is exactly one
+    /// pseudo-variable (`$rb`) is read directly, whatever its size; anything else is a format
+    /// printed through the core's buffer.
     Spve,
     /// Integers or pseudo-variables (`fixup_igp_all`).
     Igp,
+}
+
+/// True if `text` is exactly one pseudo-variable (nothing before or after it).
+fn is_single_pv(text: &[u8]) -> bool {
+    let t = text.trim_ascii();
+    if t.first() != Some(&b'$') {
+        return false;
+    }
+    let mut name = kstr::view(t);
+    let spec = crate::mem::pkg_malloc(std::mem::size_of::<sys::pv_spec_t>()) as *mut sys::pv_spec_t;
+    if spec.is_null() {
+        return false;
+    }
+    // SAFETY: a zeroed pkg spec for the parser; pv_spec_free releases it and what it holds.
+    unsafe {
+        spec.write(std::mem::zeroed());
+        let end = sys::pv_parse_spec2(&mut name, spec, 1);
+        let whole = !end.is_null() && end as *const u8 == t.as_ptr().add(t.len());
+        sys::pv_spec_free(spec);
+        whole
+    }
+}
+
+/// The fixup behind [`Fixup::Spve`]: a lone pseudo-variable, or a format.
+unsafe extern "C" fn fixup_spve_value(param: *mut *mut c_void, _param_no: c_int) -> c_int {
+    // SAFETY: the core passes the parameter's NUL-terminated text.
+    let Some(text) = (unsafe { param.as_ref() }).filter(|p| !p.is_null()).map(|p| unsafe { CStr::from_ptr(*p as *const c_char) }) else {
+        return -1;
+    };
+    let types = if is_single_pv(text.to_bytes()) { sys::FPARAM_PVS } else { sys::FPARAM_PVE };
+    // SAFETY: the core's own conversion into an fparam_t.
+    unsafe { sys::fix_param_types(types as c_int, param) }
 }
 
 /// The trampoline signature for config functions (up to five parameters, all in registers).
@@ -204,7 +238,7 @@ pub const fn cmd(name: &'static CStr, f: CmdTramp, nparams: i32, fixup: Fixup, f
     assert!(nparams >= 0 && nparams <= 5, "config functions take 0 to 5 parameters");
     let (fix, free): (sys::fixup_function, sys::free_fixup_function) = match (fixup, nparams) {
         (_, 0) | (Fixup::None, _) => (None, None),
-        (Fixup::Spve, _) => (Some(sys::fixup_spve_all), Some(sys::fixup_free_spve_all)),
+        (Fixup::Spve, _) => (Some(fixup_spve_value), Some(sys::fixup_free_fparam_all)),
         (Fixup::Igp, _) => (Some(sys::fixup_igp_all), Some(sys::fixup_free_igp_all)),
     };
     sys::cmd_export_t {

@@ -5,6 +5,26 @@ use crate::{kstr, sys};
 /// `HDR_EOH_F`: parse up to the end of the headers.
 const HDR_EOH_F: sys::hdr_flags_t = !0;
 
+/// The parts of a SIP URI, from the core's parser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipUri {
+    pub user: String,
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// Parses a SIP URI with the core's parser; `None` if it is not one.
+pub fn parse_uri(uri: &str) -> Option<SipUri> {
+    let mut parsed = sys::sip_uri::default();
+    // SAFETY: the parser reads `uri` and writes views of it into `parsed`.
+    if unsafe { sys::parse_uri(uri.as_ptr() as *mut _, uri.len() as i32, &mut parsed) } < 0 {
+        return None;
+    }
+    // SAFETY: the views point into `uri`, alive here.
+    let text = |s: &sys::str_| String::from_utf8_lossy(unsafe { kstr::bytes(s) }).into_owned();
+    Some(SipUri { user: text(&parsed.user), host: text(&parsed.host), port: (parsed.port_no != 0).then_some(parsed.port_no) })
+}
+
 /// A message Kamailio is processing, borrowed for the duration of a call.
 #[repr(transparent)]
 pub struct SipMsg(sys::sip_msg);
@@ -145,6 +165,22 @@ impl SipMsg {
             let e = ((*self.0.expires).parsed as *const sys::exp_body_t).as_ref()?;
             (e.valid != 0).then_some(e.val)
         }
+    }
+
+    /// True if the message came over TLS (for xhttp: HTTPS).
+    pub fn received_over_tls(&self) -> bool {
+        self.0.rcv.proto as u32 == sys::PROTO_TLS
+    }
+
+    /// The local address and port the message was received on, as `ip:port`.
+    pub fn local_address(&mut self) -> String {
+        let mut buf = [0u8; 64];
+        // SAFETY: ip_addr2sbuf writes at most `len` bytes into `buf` and returns how many.
+        let n = unsafe { sys::ip_addr2sbuf(&mut self.0.rcv.dst_ip, buf.as_mut_ptr() as *mut _, buf.len() as i32) };
+        let ip = String::from_utf8_lossy(&buf[..n.clamp(0, buf.len() as i32) as usize]).into_owned();
+        // An IPv6 literal needs brackets before a port.
+        let ip = if ip.contains(':') { format!("[{ip}]") } else { ip };
+        format!("{ip}:{}", self.0.rcv.dst_port)
     }
 
     /// The message body (empty when there is none).

@@ -132,7 +132,7 @@ fn fixups_and_pseudo_variables() {
     let k = Kamailio::start(kamtest(0, &[]));
     // Strings with pseudo-variables in every parameter.
     let r = k.request("OPTIONS", "reply", &[("X-Code", "299")], b"");
-    assert_eq!((r.code, r.reason.as_str(), r.body.as_str()), (299, "Made OPTIONS", "body for tester"));
+    assert_eq!((r.code, r.reason.as_str(), r.body.as_str()), (299, "Made OPTIONS", "tester sent this"));
     assert!(r.header("X-Kamtest-Pid").is_some_and(|p| p.parse::<u32>().is_ok()));
     // Integer fixups: integer pseudo-variables and literals.
     assert_eq!(k.request("OPTIONS", "add", &[("X-A", "2"), ("X-B", "-1")], b"").code, 200);

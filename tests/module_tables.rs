@@ -17,14 +17,10 @@ mod host {
             }
         )*};
     }
-    inert_fns!(sr_kemi_modules_add, get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval);
+    inert_fns!(sr_kemi_modules_add, fix_param_types, pv_parse_spec2, pv_spec_free, get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval);
 
     #[no_mangle]
-    pub extern "C" fn fixup_spve_all(_p: *mut *mut c_void, _n: c_int) -> c_int {
-        0
-    }
-    #[no_mangle]
-    pub extern "C" fn fixup_free_spve_all(_p: *mut *mut c_void, _n: c_int) -> c_int {
+    pub extern "C" fn fixup_free_fparam_all(_p: *mut *mut c_void, _n: c_int) -> c_int {
         0
     }
     #[no_mangle]
@@ -52,8 +48,10 @@ mod host {
     static mut _km_log_func: *mut c_void = std::ptr::null_mut();
     #[no_mangle]
     static mut _ksr_slog_func: *mut c_void = std::ptr::null_mut();
+    #[no_mangle]
+    static mut _pkg_root: [u8; 128] = [0; 128];
 }
-use host::{fixup_free_igp_all, fixup_free_spve_all, fixup_igp_all, fixup_spve_all};
+use host::{fixup_free_fparam_all, fixup_free_igp_all, fixup_igp_all};
 
 static LIMIT: IntParam = IntParam::new(7);
 static URL: StrParam = StrParam::new("sqlite:///x.db");
@@ -135,8 +133,9 @@ fn exports_describe_the_module() {
         [("t_none", 0, false, 1), ("t_two", 2, true, 0xFFFF_FFFF), ("t_int", 1, true, 3), ("bind_tables", 1, false, 0)]
     );
     assert!(cmds.iter().take(4).all(|c| c.function.is_some()));
-    assert_eq!(cmds[1].fixup.map(|f| f as usize), Some(fixup_spve_all as *const () as usize));
-    assert_eq!(cmds[1].free_fixup.map(|f| f as usize), Some(fixup_free_spve_all as *const () as usize));
+    // Strings with pseudo-variables: the foundation's own fixup, freed by the core's.
+    assert!(cmds[1].fixup.is_some());
+    assert_eq!(cmds[1].free_fixup.map(|f| f as usize), Some(fixup_free_fparam_all as *const () as usize));
     assert_eq!(cmds[2].fixup.map(|f| f as usize), Some(fixup_igp_all as *const () as usize));
     assert_eq!(cmds[2].free_fixup.map(|f| f as usize), Some(fixup_free_igp_all as *const () as usize));
     assert!(cmds[4].name.is_null());

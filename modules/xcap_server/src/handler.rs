@@ -1,0 +1,308 @@
+//! One XCAP request, from path, headers and body to the HTTP response, as RFC 4825 says;
+//! storage and locking come from the caller, so this runs (and is tested) without Kamailio.
+
+use crate::auid::Auid;
+use crate::doc::{self, select, validate_document};
+use crate::error::XcapError;
+use crate::etag::{check_preconditions, Method as EtagMethod, Precondition};
+use crate::selector::{NodeSelector, Terminal};
+use crate::store::{DirEntry, DocKey, StoredDoc};
+use crate::uri::XcapUri;
+
+/// The HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Delete,
+}
+
+/// What the handler needs to know about a request.
+pub struct Request<'a> {
+    pub method: Method,
+    /// The owner of the documents (from the SIP URI the script passes).
+    pub username: &'a str,
+    pub domain: &'a str,
+    /// The HTTP path with its query.
+    pub path: &'a str,
+    pub xcap_root: &'a str,
+    pub body: Option<&'a [u8]>,
+    pub content_type: Option<&'a str>,
+    pub if_match: &'a [&'a str],
+    pub if_none_match: &'a [&'a str],
+    /// Documents larger than this are refused with 413.
+    pub max_doc_bytes: usize,
+    /// `scheme://host[:port]` for the URIs of the directory listing.
+    pub directory_base: &'a str,
+    /// Prefix bindings available to node selectors besides the `xmlns()` query.
+    pub extra_namespaces: &'a [(String, String)],
+}
+
+/// The HTTP response to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub reason: &'static str,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    /// A line for the log, for answers an operator should see.
+    pub log: Option<String>,
+}
+
+/// The documents, for one request.
+pub trait Storage {
+    fn fetch(&mut self, key: &DocKey) -> Result<Option<StoredDoc>, String>;
+    /// Stores a document; true when it was created.
+    fn store(&mut self, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String>;
+    fn remove(&mut self, key: &DocKey) -> Result<(), String>;
+    fn list(&mut self, username: &str, domain: &str) -> Result<Vec<DirEntry>, String>;
+    /// A fresh entity tag, unique across processes and restarts.
+    fn new_etag(&mut self) -> String;
+    /// Runs `f` holding the lock for one document (across processes).
+    fn locked<T>(&mut self, doc_uri: &str, f: impl FnOnce(&mut Self) -> T) -> T;
+}
+
+impl Response {
+    fn new(status: u16, reason: &'static str) -> Response {
+        Response { status, reason, headers: Vec::new(), body: None, log: None }
+    }
+
+    fn with_body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        self.headers.push(("Content-Type".into(), content_type.into()));
+        self.body = Some(body.into());
+        self
+    }
+
+    fn with_etag(mut self, etag: &str) -> Response {
+        self.headers.push(("ETag".into(), format!("\"{etag}\"")));
+        self
+    }
+
+    /// 500, for failures of this server (the details go to the log).
+    pub fn server_error() -> Response {
+        Response::new(500, "Server Error")
+    }
+
+    fn internal(what: String) -> Response {
+        let mut r = Response::server_error();
+        r.log = Some(what);
+        r
+    }
+}
+
+impl From<XcapError> for Response {
+    fn from(e: XcapError) -> Response {
+        let mut r = Response::new(e.status(), e.reason());
+        if let Some(allow) = e.allow() {
+            r.headers.push(("Allow".into(), allow.into()));
+        }
+        if let (Some(ct), Some(body)) = (e.content_type(), e.body()) {
+            r = r.with_body(ct, body);
+        }
+        if let XcapError::PayloadTooLarge { limit } = e {
+            r.log = Some(format!("refused a document larger than {limit} bytes (raise buf_size to accept it)"));
+        }
+        r
+    }
+}
+
+/// Handles the request; never panics on any input.
+pub fn handle<S: Storage>(req: &Request, storage: &mut S) -> Response {
+    let mut uri = match XcapUri::parse(req.path, req.xcap_root) {
+        Ok(u) => u,
+        Err(e) => return Response::new(e.status(), e.reason()),
+    };
+    match (uri.auid, req.method) {
+        (Auid::XcapCaps, Method::Get) => return Response::new(200, "OK").with_body("application/xcap-caps+xml", crate::caps::caps_document()),
+        (Auid::XcapDirectory, Method::Get) => return directory(req, &uri, storage),
+        (Auid::XcapCaps | Auid::XcapDirectory, _) => return XcapError::MethodNotAllowed { allow: "GET" }.into(),
+        (Auid::Search, _) => return XcapError::MethodNotAllowed { allow: "POST" }.into(),
+        _ => {}
+    }
+    for (prefix, ns) in req.extra_namespaces {
+        if !uri.namespaces.iter().any(|(p, _)| p == prefix) {
+            uri.namespaces.push((prefix.clone(), ns.clone()));
+        }
+    }
+    let selector = match uri.selector() {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return XcapError::from(e).into(),
+    };
+    let key = DocKey { username: req.username, domain: req.domain, doc_uri: &uri.adoc };
+    match req.method {
+        Method::Get => get(req, &uri, selector.as_ref(), &key, storage),
+        Method::Put => storage.locked(&uri.adoc, |s| put(req, &uri, selector.as_ref(), &key, s)),
+        Method::Delete => storage.locked(&uri.adoc, |s| delete(req, &uri, selector.as_ref(), &key, s)),
+    }
+}
+
+/// The stored document as text, if there is one.
+fn load<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, Response> {
+    match storage.fetch(key) {
+        Ok(None) => Ok(None),
+        Ok(Some(StoredDoc { doc, etag })) => match String::from_utf8(doc) {
+            Ok(text) => Ok(Some((text, etag))),
+            Err(_) => Err(Response::internal(format!("the stored document {} is not UTF-8", key.doc_uri))),
+        },
+        Err(e) => Err(Response::internal(format!("reading {}: {e}", key.doc_uri))),
+    }
+}
+
+fn preconditions(req: &Request, method: EtagMethod, current: Option<&str>) -> Option<Response> {
+    match check_preconditions(method, current, req.if_match, req.if_none_match) {
+        Precondition::Proceed => None,
+        Precondition::Failed => Some(Response::new(412, "Precondition Failed")),
+        Precondition::NotModified => Some(Response::new(304, "Not Modified").with_etag(current.unwrap_or_default())),
+    }
+}
+
+fn get<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
+    let (doc, etag) = match load(storage, key) {
+        Ok(Some(d)) => d,
+        Ok(None) => return XcapError::NotFound("no such document").into(),
+        Err(r) => return r,
+    };
+    if let Some(r) = preconditions(req, EtagMethod::Get, Some(&etag)) {
+        return r;
+    }
+    match selector {
+        None => Response::new(200, "OK").with_etag(&etag).with_body(uri.auid.mime_type(), doc),
+        Some(sel) => match select(&doc, sel) {
+            Ok(selection) => Response::new(200, "OK").with_etag(&etag).with_body(selection.mime_type(), selection.body()),
+            Err(e) => e.into(),
+        },
+    }
+}
+
+/// The MIME type a PUT body must have for this selection.
+fn expected_type(uri: &XcapUri, selector: Option<&NodeSelector>) -> Result<&'static str, XcapError> {
+    match selector.map(|s| &s.terminal) {
+        None => Ok(uri.auid.mime_type()),
+        Some(None) => Ok("application/xcap-el+xml"),
+        Some(Some(Terminal::Attribute(_))) => Ok("application/xcap-att+xml"),
+        Some(Some(Terminal::Namespaces)) => Err(XcapError::MethodNotAllowed { allow: "GET" }),
+    }
+}
+
+/// The media type without parameters, lowercased.
+fn media_type(ct: &str) -> String {
+    ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
+    let body = req.body.unwrap_or_default();
+    let expected = match expected_type(uri, selector) {
+        Ok(t) => t,
+        Err(e) => return e.into(),
+    };
+    if req.content_type.map(media_type).as_deref() != Some(expected) {
+        return XcapError::UnsupportedMediaType.into();
+    }
+    if body.len() > req.max_doc_bytes {
+        return XcapError::PayloadTooLarge { limit: req.max_doc_bytes }.into();
+    }
+    let current = match load(storage, key) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if let Some(r) = preconditions(req, EtagMethod::Put, current.as_ref().map(|(_, e)| e.as_str())) {
+        return r;
+    }
+    let new_doc = match (selector, &current) {
+        (None, _) => match validate_document(body, uri.auid, req.max_doc_bytes) {
+            Ok(()) => body.to_vec(),
+            Err(e) => return e.into(),
+        },
+        // A node of a document that does not exist: its parent is missing.
+        (Some(_), None) => return XcapError::NoParent { ancestor: None }.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
+        (Some(sel), Some((doc, _))) => {
+            let Ok(text) = std::str::from_utf8(body) else { return XcapError::NotUtf8.into() };
+            let outcome = match &sel.terminal {
+                Some(Terminal::Attribute(_)) => doc::put_attribute(doc, sel, text),
+                _ => doc::put_element(doc, sel, text),
+            };
+            match outcome.and_then(|o| validate_document(o.doc.as_bytes(), uri.auid, req.max_doc_bytes).map(|()| o)) {
+                Ok(o) => o.doc.into_bytes(),
+                Err(e) => return e.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
+            }
+        }
+    };
+    let etag = storage.new_etag();
+    match storage.store(key, uri.auid.doc_type(), &new_doc, &etag) {
+        // 201 when the resource the URI names (document, element or attribute) is new.
+        Ok(_) => {
+            let created = match (selector, &current) {
+                (None, c) => c.is_none(),
+                (Some(sel), Some((old, _))) => select(old, sel).is_err(),
+                (Some(_), None) => true,
+            };
+            let r = if created { Response::new(201, "Created") } else { Response::new(200, "OK") };
+            r.with_etag(&etag)
+        }
+        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
+    }
+}
+
+fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
+    let (doc, etag) = match load(storage, key) {
+        Ok(Some(d)) => d,
+        Ok(None) => return XcapError::NotFound("no such document").into(),
+        Err(r) => return r,
+    };
+    if let Some(r) = preconditions(req, EtagMethod::Delete, Some(&etag)) {
+        return r;
+    }
+    let Some(sel) = selector else {
+        return match storage.remove(key) {
+            Ok(()) => Response::new(200, "OK"),
+            Err(e) => Response::internal(format!("deleting {}: {e}", key.doc_uri)),
+        };
+    };
+    let new_doc = match doc::delete(&doc, sel).and_then(|d| validate_document(d.as_bytes(), uri.auid, usize::MAX).map(|()| d)) {
+        Ok(d) => d,
+        Err(e) => return e.into(),
+    };
+    let etag = storage.new_etag();
+    match storage.store(key, uri.auid.doc_type(), new_doc.as_bytes(), &etag) {
+        Ok(_) => Response::new(200, "OK").with_etag(&etag),
+        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
+    }
+}
+
+/// The OMA xcap-directory listing of the owner's documents (`directory.xml`).
+fn directory<S: Storage>(req: &Request, uri: &XcapUri, storage: &mut S) -> Response {
+    if !uri.file.starts_with("directory.xml") {
+        return XcapError::NotFound("no such document").into();
+    }
+    let entries = match storage.list(req.username, req.domain) {
+        Ok(e) => e,
+        Err(e) => return Response::internal(format!("listing documents: {e}")),
+    };
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<xcap-directory xmlns=\"urn:oma:xml:xdm:xcap-directory\">\n");
+    let mut open: Option<i32> = None;
+    for e in &entries {
+        if open != Some(e.doc_type) {
+            if open.is_some() {
+                xml.push_str("  </folder>\n");
+            }
+            let auid = Auid::ALL.iter().find(|a| a.doc_type() == e.doc_type).map_or("unknown", |a| a.name());
+            xml.push_str(&format!("  <folder auid=\"{}\">\n", escape(auid)));
+            open = Some(e.doc_type);
+        }
+        xml.push_str(&format!(
+            "    <entry uri=\"{}\" etag=\"{}\"/>\n",
+            escape(&format!("{}{}", req.directory_base, e.doc_uri)),
+            escape(&e.etag)
+        ));
+    }
+    if open.is_some() {
+        xml.push_str("  </folder>\n");
+    }
+    xml.push_str("</xcap-directory>\n");
+    Response::new(200, "OK").with_body("application/vnd.oma.xcap-directory+xml", xml)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+}
