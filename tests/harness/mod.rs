@@ -71,11 +71,13 @@ pub struct Setup<'a> {
     pub schemas: &'a [&'a str],
     /// Extra SQL for the database.
     pub sql: &'a str,
+    /// Start on a copy of this SQLite database instead of a new one.
+    pub db_from: Option<PathBuf>,
 }
 
 impl<'a> Setup<'a> {
     pub fn new(config: &'a str, modules: &'a [&'a str]) -> Self {
-        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "" }
+        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None }
     }
 }
 
@@ -122,12 +124,16 @@ impl Kamailio {
             std::os::unix::fs::symlink(module_so(m), moddir.join(format!("{m}.so"))).unwrap();
         }
         let db = dir.join("kamailio.db");
-        let mut sql = String::new();
-        for s in ["standard"].iter().chain(setup.schemas) {
-            sql.push_str(&std::fs::read_to_string(format!("{SQLITE_SCHEMA}/{s}-create.sql")).unwrap());
+        if let Some(from) = &setup.db_from {
+            std::fs::copy(from, &db).expect("copy the database");
+        } else {
+            let mut sql = String::new();
+            for s in ["standard"].iter().chain(setup.schemas) {
+                sql.push_str(&std::fs::read_to_string(format!("{SQLITE_SCHEMA}/{s}-create.sql")).unwrap());
+            }
+            sql.push_str(setup.sql);
+            sqlite(&db, &sql);
         }
-        sql.push_str(setup.sql);
-        sqlite(&db, &sql);
 
         let sip_port = free_port();
         let http_port = loop {

@@ -20,9 +20,9 @@ pub enum Method {
 /// What the handler needs to know about a request.
 pub struct Request<'a> {
     pub method: Method,
-    /// The owner of the documents (from the SIP URI the script passes).
-    pub username: &'a str,
-    pub domain: &'a str,
+    /// The owner of the documents (user, host of the SIP URI the script passes); `None` when
+    /// that is not a SIP URI, which matters only once a document is looked up.
+    pub owner: Option<(&'a str, &'a str)>,
     /// The HTTP path with its query.
     pub path: &'a str,
     pub xcap_root: &'a str,
@@ -129,7 +129,10 @@ pub fn handle<S: Storage>(req: &Request, storage: &mut S) -> Response {
         Some(Ok(s)) => Some(s),
         Some(Err(e)) => return XcapError::from(e).into(),
     };
-    let key = DocKey { username: req.username, domain: req.domain, doc_uri: &uri.adoc };
+    let Some((username, domain)) = req.owner else {
+        return Response::internal("the owner URI given to the xcaps function is not a SIP URI".into());
+    };
+    let key = DocKey { username, domain, doc_uri: &uri.adoc };
     match req.method {
         Method::Get => get(req, &uri, selector.as_ref(), &key, storage),
         Method::Put => storage.locked(&uri.adoc, |s| put(req, &uri, selector.as_ref(), &key, s)),
@@ -275,7 +278,10 @@ fn directory<S: Storage>(req: &Request, uri: &XcapUri, storage: &mut S) -> Respo
     if !uri.file.starts_with("directory.xml") {
         return XcapError::NotFound("no such document").into();
     }
-    let entries = match storage.list(req.username, req.domain) {
+    let Some((username, domain)) = req.owner else {
+        return Response::internal("the owner URI given to the xcaps function is not a SIP URI".into());
+    };
+    let entries = match storage.list(username, domain) {
         Ok(e) => e,
         Err(e) => return Response::internal(format!("listing documents: {e}")),
     };
@@ -305,4 +311,145 @@ fn directory<S: Storage>(req: &Request, uri: &XcapUri, storage: &mut S) -> Respo
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// Documents in memory, keyed by document URI.
+    #[derive(Default)]
+    struct Memory {
+        docs: HashMap<String, (i32, Vec<u8>, String)>,
+        tags: u64,
+        fail_store: bool,
+    }
+
+    impl Storage for Memory {
+        fn fetch(&mut self, key: &DocKey) -> Result<Option<StoredDoc>, String> {
+            Ok(self.docs.get(key.doc_uri).map(|(_, d, e)| StoredDoc { doc: d.clone(), etag: e.clone() }))
+        }
+        fn store(&mut self, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
+            if self.fail_store {
+                return Err("database is down".into());
+            }
+            Ok(self.docs.insert(key.doc_uri.to_string(), (doc_type, doc.to_vec(), etag.to_string())).is_none())
+        }
+        fn remove(&mut self, key: &DocKey) -> Result<(), String> {
+            self.docs.remove(key.doc_uri);
+            Ok(())
+        }
+        fn list(&mut self, _u: &str, _d: &str) -> Result<Vec<DirEntry>, String> {
+            let mut v: Vec<DirEntry> = self.docs.iter().map(|(k, (t, _, e))| DirEntry { doc_type: *t, doc_uri: k.clone(), etag: e.clone() }).collect();
+            v.sort_by(|a, b| (a.doc_type, &a.doc_uri).cmp(&(b.doc_type, &b.doc_uri)));
+            Ok(v)
+        }
+        fn new_etag(&mut self) -> String {
+            self.tags += 1;
+            format!("t{}", self.tags)
+        }
+        fn locked<T>(&mut self, _doc_uri: &str, f: impl FnOnce(&mut Self) -> T) -> T {
+            f(self)
+        }
+    }
+
+    const PATH: &str = "/xcap-root/resource-lists/users/sip:a@example.com/index";
+    const DOC: &str = r#"<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="l"><entry uri="sip:b@example.com"/></list></resource-lists>"#;
+
+    fn req<'a>(method: Method, path: &'a str, body: Option<&'a [u8]>, ctype: Option<&'a str>) -> Request<'a> {
+        Request {
+            method,
+            owner: Some(("a", "example.com")),
+            path,
+            xcap_root: "/xcap-root/",
+            body,
+            content_type: ctype,
+            if_match: &[],
+            if_none_match: &[],
+            max_doc_bytes: 8191,
+            directory_base: "http://xcap.example.com",
+            extra_namespaces: &[],
+        }
+    }
+
+    fn put_doc(m: &mut Memory) -> Response {
+        handle(&req(Method::Put, PATH, Some(DOC.as_bytes()), Some("application/resource-lists+xml; charset=utf-8")), m)
+    }
+
+    #[test]
+    fn put_creates_then_replaces_with_new_etags() {
+        let mut m = Memory::default();
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.headers[0].clone()), (201, ("ETag".into(), "\"t1\"".into())));
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.headers[0].1.as_str()), (200, "\"t2\""));
+    }
+
+    #[test]
+    fn get_answers_the_document_and_honours_if_none_match() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        let r = handle(&req(Method::Get, PATH, None, None), &mut m);
+        assert_eq!((r.status, r.body.as_deref()), (200, Some(DOC.as_bytes())));
+        let inm = ["\"t1\""];
+        let mut q = req(Method::Get, PATH, None, None);
+        q.if_none_match = &inm;
+        assert_eq!(handle(&q, &mut m).status, 304);
+    }
+
+    #[test]
+    fn a_failing_database_is_a_500_with_a_log_line_and_keeps_the_document() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        m.fail_store = true;
+        let r = handle(&req(Method::Put, PATH, Some(DOC.replace("sip:b", "sip:c").as_bytes()), Some("application/resource-lists+xml")), &mut m);
+        assert_eq!(r.status, 500);
+        assert!(r.log.as_deref().is_some_and(|l| l.contains("database is down")), "{r:?}");
+        assert_eq!(m.docs[PATH].1, DOC.as_bytes());
+    }
+
+    #[test]
+    fn no_owner_is_an_error_only_when_documents_are_touched() {
+        let mut m = Memory::default();
+        let mut q = req(Method::Get, "/xcap-root/xcap-caps/global/index", None, None);
+        q.owner = None;
+        assert_eq!(handle(&q, &mut m).status, 200);
+        let mut q = req(Method::Get, PATH, None, None);
+        q.owner = None;
+        assert_eq!(handle(&q, &mut m).status, 500);
+    }
+
+    #[test]
+    fn xml_ns_bindings_serve_node_selectors_without_a_query() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        let ns = [("rl".to_string(), "urn:ietf:params:xml:ns:resource-lists".to_string())];
+        let path = format!("{PATH}/~~/rl:resource-lists/rl:list/@name");
+        let mut q = req(Method::Get, &path, None, None);
+        q.extra_namespaces = &ns;
+        let r = handle(&q, &mut m);
+        assert_eq!((r.status, r.body.as_deref()), (200, Some(&b"l"[..])));
+    }
+
+    #[test]
+    fn the_directory_lists_documents_by_usage() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        let r = handle(&req(Method::Get, "/xcap-root/org.openmobilealliance.xcap-directory/users/sip:a@example.com/directory.xml", None, None), &mut m);
+        let body = String::from_utf8(r.body.unwrap()).unwrap();
+        assert!(body.contains(&format!("<folder auid=\"resource-lists\">\n    <entry uri=\"http://xcap.example.com{PATH}\" etag=\"t1\"/>")), "{body}");
+    }
+
+    #[test]
+    fn arbitrary_paths_and_bodies_never_panic() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        for path in ["", "/", "/xcap-root/", "/xcap-root/resource-lists/users/", &format!("{PATH}/~~/"), &format!("{PATH}/~~/%"), &format!("{PATH}/~~/*/*/*[99999999999]")] {
+            for method in [Method::Get, Method::Put, Method::Delete] {
+                let r = handle(&req(method, path, Some(b"\xff<x"), Some("application/xcap-el+xml")), &mut m);
+                assert!(r.status >= 200, "{path}");
+            }
+        }
+    }
 }

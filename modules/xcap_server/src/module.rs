@@ -170,10 +170,7 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         lm_err!("xcaps: empty owner URI or path");
         return -1;
     }
-    let Some(owner) = parse_uri(owner) else {
-        lm_err!("xcaps: the owner {owner:?} is not a SIP URI");
-        return reply(msg, &Response::server_error());
-    };
+    let owner_uri = parse_uri(owner);
     let header_values = |msg: &mut SipMsg, name: &str| -> Vec<String> {
         msg.headers()
             .into_iter()
@@ -197,8 +194,7 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
     let extra_ns = XML_NS.lock().map(|v| v.clone()).unwrap_or_default();
     let req = Request {
         method,
-        username: &owner.user,
-        domain: &owner.host,
+        owner: owner_uri.as_ref().map(|u| (u.user.as_str(), u.host.as_str())),
         path,
         xcap_root: &XCAP_ROOT.get(),
         body,
@@ -220,7 +216,11 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         }
     });
     if let Some(line) = &response.log {
-        lm_info!("{line}");
+        if response.status >= 500 {
+            lm_err!("{line} (owner {owner:?}, path {path:?})");
+        } else {
+            lm_info!("{line}");
+        }
     }
     reply(msg, &response)
 }
