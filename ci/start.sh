@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the modules (release) and starts Kamailio with them, on an embedded SQLite database,
-# serving presence on 127.0.0.1. State lives in ./run (log, database, pid, RPC socket).
-# Environment: SIP_PORT (default 5060).
+# serving presence (SIP) and XCAP (HTTP) on 127.0.0.1. State lives in ./run (log, database,
+# pid, RPC socket). Environment: SIP_PORT (default 5060), HTTP_PORT (default 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
 run="$top/run"
 sip_port=${SIP_PORT:-5060}
+http_port=${HTTP_PORT:-8080}
 
 KAMAILIO_SRC=$(bash ci/install.sh | tail -n 1)
 export KAMAILIO_SRC
@@ -18,14 +19,14 @@ if [ -f "$run/kamailio.pid" ] && kill -0 "$(cat "$run/kamailio.pid")" 2>/dev/nul
     for _ in $(seq 50); do kill -0 "$(cat "$run/kamailio.pid")" 2>/dev/null || break; sleep 0.1; done
 fi
 mkdir -p "$run/modules"
-for m in presence_xcapdiff; do
+for m in presence_xcapdiff xcap_server xcap_client; do
     install -m 0644 "target/release/lib$m.so" "$run/modules/$m.so"
 done
 if [ ! -f "$run/kamailio.db" ]; then
     sqlite3 "$run/kamailio.db" < /usr/share/kamailio/db_sqlite/standard-create.sql
     sqlite3 "$run/kamailio.db" < /usr/share/kamailio/db_sqlite/presence-create.sql
 fi
-sed -e "s#@SIP_PORT@#$sip_port#g; s#@MODDIR@#$run/modules#g; s#@CTL@#$run/kamailio_ctl#g" \
+sed -e "s#@SIP_PORT@#$sip_port#g; s#@HTTP_PORT@#$http_port#g; s#@MODDIR@#$run/modules#g; s#@CTL@#$run/kamailio_ctl#g" \
     -e "s#@DB_URL@#sqlite:///$run/kamailio.db#g" test-configs/kamailio.cfg > "$run/kamailio.cfg"
 kamailio -f "$run/kamailio.cfg" -P "$run/kamailio.pid" -w "$run" -Y "$run" -E >"$run/kamailio.log" 2>&1
 for _ in $(seq 50); do
@@ -37,5 +38,5 @@ if ! kamcmd -s "unix:$run/kamailio_ctl" core.uptime >/dev/null 2>&1; then
     tail -n 20 "$run/kamailio.log" >&2
     exit 1
 fi
-echo "Kamailio $(cat "$run/kamailio.pid") serves presence on sip:127.0.0.1:$sip_port"
+echo "Kamailio $(cat "$run/kamailio.pid") serves presence on sip:127.0.0.1:$sip_port and XCAP on http://127.0.0.1:$http_port/xcap-root/"
 echo "  log: $run/kamailio.log   RPC: kamcmd -s unix:$run/kamailio_ctl   stop: kill \$(cat $run/kamailio.pid)"

@@ -8,7 +8,7 @@ use harness::{subscription_state as state_expires, Kamailio, Setup};
 const LINE: &str = "event xcap-diff (application/xcap-diff+xml) registered with";
 
 fn setup(defines: &'static [&'static str]) -> Setup<'static> {
-    let mut s = Setup::new("kamailio.cfg", &["presence_xcapdiff"]);
+    let mut s = Setup::new("kamailio.cfg", &["presence_xcapdiff", "xcap_server"]);
     s.defines = defines;
     s.schemas = &["presence"];
     s
