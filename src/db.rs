@@ -454,3 +454,57 @@ mod tests {
         assert_eq!(Value::Null.as_bytes(), None);
     }
 }
+
+/// The module's database: bound once in `mod_init`, then one connection in each process
+/// that serves requests, timers or RPC, opened after the fork. Each module library has its own.
+pub mod module_db {
+    use std::cell::RefCell;
+    use std::sync::OnceLock;
+
+    use super::{Db, DbConn, DbError, DbResult};
+    use crate::module::Rank;
+
+    static BOUND: OnceLock<(Db, String)> = OnceLock::new();
+
+    thread_local! {
+        static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
+    }
+
+    /// In mod_init: binds the driver named by `url`, requires query/insert/update/delete, and
+    /// checks `(table, version)` in the `version` table when given. The connection used for the
+    /// check is closed again: connections must not cross the fork.
+    pub fn bind(url: &str, table_version: Option<(&str, u32)>) -> DbResult<()> {
+        let db = Db::bind(url)?;
+        if !db.has_basic_caps() {
+            return Err(DbError("the DB driver cannot query, insert, update and delete".into()));
+        }
+        if let Some((table, version)) = table_version {
+            db.connect(url)?.check_table_version(table, version)?;
+        }
+        let _ = BOUND.set((db, url.to_string()));
+        Ok(())
+    }
+
+    /// In child_init: opens this process's connection (for ranks that serve).
+    pub fn connect(rank: Rank) -> DbResult<()> {
+        let Some((db, url)) = BOUND.get() else { return Ok(()) };
+        if rank.is_serving() {
+            let conn = db.connect(url)?;
+            CONN.with(|c| *c.borrow_mut() = Some(conn));
+        }
+        Ok(())
+    }
+
+    /// In destroy: closes this process's connection.
+    pub fn close() {
+        CONN.with(|c| c.borrow_mut().take());
+    }
+
+    /// Runs `f` with this process's connection.
+    pub fn with<T, E: From<DbError>>(f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        CONN.with(|c| match c.borrow_mut().as_mut() {
+            Some(conn) => f(conn),
+            None => Err(DbError("no DB connection in this process".into()).into()),
+        })
+    }
+}

@@ -3,11 +3,11 @@
 
 use std::cell::RefCell;
 use std::num::NonZeroU32;
-use std::sync::OnceLock;
 use std::time::Duration;
 
+use kamailio::db::{module_db, DbConn};
 use kamailio::xcap::{self, DocRequest, Tree, XcapProvider, IF_MATCH, IF_NONE_MATCH};
-use kamailio::{lm_err, lm_info, lm_warn, module, sys, timer, Db, DbConn, Error, IntParam, Rank, Rpc, StrParam};
+use kamailio::{lm_err, lm_info, lm_warn, module, sys, timer, Error, IntParam, Rank, Rpc, StrParam};
 
 use crate::fetch::{Condition, Fetched, Fetcher, Timeouts};
 use crate::node_sel::{AttrTest, NodeSelector};
@@ -25,11 +25,8 @@ static CONNECT_TIMEOUT: IntParam = IntParam::new(2000);
 /// Milliseconds for a whole fetch: a dead or hung server holds a worker at most this long.
 static FETCH_TIMEOUT: IntParam = IntParam::new(5000);
 
-static DB: OnceLock<Db> = OnceLock::new();
-
 thread_local! {
-    /// This process's DB connection and HTTP handle (kept for connection reuse).
-    static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
+    /// This process's HTTP handle, kept for connection reuse.
     static FETCHER: RefCell<Fetcher> = RefCell::new(Fetcher::new());
 }
 
@@ -66,14 +63,7 @@ fn mod_init() -> Result<(), Error> {
             return Err(Error::from(format!("{name} must be a positive number of milliseconds, not {}", p.get())));
         }
     }
-    let url = DB_URL.get();
-    let db = Db::bind(&url)?;
-    if !db.has_basic_caps() {
-        return Err(Error::from("the DB driver cannot query, insert, update and delete"));
-    }
-    // Check the table now, then close: connections must not cross the fork.
-    db.connect(&url)?.check_table_version(&XCAP_TABLE.get(), store::TABLE_VERSION)?;
-    let _ = DB.set(db);
+    module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
     if PERIODICAL_QUERY.get() != 0 {
         timer::register(|_| refresh_all(), QUERY_PERIOD.get() as u32)?;
     }
@@ -81,18 +71,11 @@ fn mod_init() -> Result<(), Error> {
 }
 
 fn child_init(rank: Rank) -> Result<(), Error> {
-    if !rank.is_serving() {
-        return Ok(());
-    }
-    if let Some(db) = DB.get() {
-        let conn = db.connect(&DB_URL.get())?;
-        CONN.with(|c| *c.borrow_mut() = Some(conn));
-    }
-    Ok(())
+    Ok(module_db::connect(rank)?)
 }
 
 fn destroy() {
-    CONN.with(|c| c.borrow_mut().take());
+    module_db::close();
 }
 
 fn timeouts() -> Timeouts {
@@ -106,12 +89,9 @@ fn fetch(url: &str, cond: Condition) -> Result<Fetched, crate::fetch::FetchError
     FETCHER.with(|f| f.borrow_mut().fetch(url, cond, timeouts()))
 }
 
-/// Runs `f` with this process's DB connection.
+/// Runs `f` with this process's DB connection and the table name.
 fn with_conn<T>(f: impl FnOnce(&mut DbConn, &str) -> Result<T, Error>) -> Result<T, Error> {
-    CONN.with(|c| match c.borrow_mut().as_mut() {
-        Some(conn) => f(conn, &XCAP_TABLE.get()),
-        None => Err(Error::from("no DB connection in this process")),
-    })
+    module_db::with(|conn| f(conn, &XCAP_TABLE.get()))
 }
 
 /// The provider behind `bind_xcap`.

@@ -5,11 +5,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
+use kamailio::db::{module_db, DbConn};
 use kamailio::lock::ShmLock;
 use kamailio::mem::{shm_box, ShmGlobal};
 use kamailio::msg::parse_uri;
 use kamailio::sl::SlApi;
-use kamailio::{lm_err, lm_info, module, CfgParam, Db, DbConn, Error, IntParam, ParamValue, PvValue, Rank, SipMsg, StrParam};
+use kamailio::{lm_err, lm_info, module, CfgParam, Error, IntParam, ParamValue, PvValue, Rank, SipMsg, StrParam};
 
 use crate::handler::{self, Request, Response};
 use crate::pvar::{self, XcapUriKey};
@@ -29,7 +30,6 @@ static DIRECTORY_HOSTNAME: StrParam = StrParam::new("");
 /// query. Set while the config is parsed, before the fork.
 static XML_NS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
-static DB: OnceLock<Db> = OnceLock::new();
 static SL: OnceLock<SlApi> = OnceLock::new();
 /// When this server started, for entity tags unique across restarts.
 static START_TIME: OnceLock<u64> = OnceLock::new();
@@ -40,7 +40,6 @@ const LOCK_STRIPES: usize = 64;
 static LOCKS: ShmGlobal<[ShmLock; LOCK_STRIPES]> = ShmGlobal::new();
 
 thread_local! {
-    static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
     static ETAG_COUNTER: Cell<u64> = const { Cell::new(0) };
     /// `$xcapuri(name=>...)` state, per name, in this process.
     static XCAPURI: RefCell<HashMap<String, XcapUri>> = RefCell::new(HashMap::new());
@@ -97,14 +96,7 @@ fn mod_init() -> Result<(), Error> {
     if XCAP_ROOT.get().is_empty() {
         return Err(Error::from("xcap_root must not be empty"));
     }
-    let url = DB_URL.get();
-    let db = Db::bind(&url)?;
-    if !db.has_basic_caps() {
-        return Err(Error::from("the DB driver cannot query, insert, update and delete"));
-    }
-    // Check the table now, then close: connections must not cross the fork.
-    db.connect(&url)?.check_table_version(&XCAP_TABLE.get(), store::TABLE_VERSION)?;
-    let _ = DB.set(db);
+    module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
     let _ = SL.set(SlApi::bind()?);
     LOCKS.set(shm_box(std::array::from_fn(|_| ShmLock::new())).ok_or("out of shared memory")?);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
@@ -113,18 +105,11 @@ fn mod_init() -> Result<(), Error> {
 }
 
 fn child_init(rank: Rank) -> Result<(), Error> {
-    if !rank.is_serving() {
-        return Ok(());
-    }
-    if let Some(db) = DB.get() {
-        let conn = db.connect(&DB_URL.get())?;
-        CONN.with(|c| *c.borrow_mut() = Some(conn));
-    }
-    Ok(())
+    Ok(module_db::connect(rank)?)
 }
 
 fn destroy() {
-    CONN.with(|c| c.borrow_mut().take());
+    module_db::close();
 }
 
 fn w_xcaps_put(msg: &mut SipMsg, p: &[CfgParam]) -> i32 {
@@ -205,15 +190,13 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         directory_base: &format!("{scheme}://{hostname}"),
         extra_namespaces: &extra_ns,
     };
-    let response = CONN.with(|c| match c.borrow_mut().as_mut() {
-        Some(conn) => {
-            let mut env = Env { conn, table: XCAP_TABLE.get().into_owned() };
-            handler::handle(&req, &mut env)
-        }
-        None => {
-            lm_err!("xcaps: no DB connection in this process");
-            Response::server_error()
-        }
+    let response = module_db::with(|conn| {
+        let mut env = Env { conn, table: XCAP_TABLE.get().into_owned() };
+        Ok::<_, Error>(handler::handle(&req, &mut env))
+    })
+    .unwrap_or_else(|e| {
+        lm_err!("xcaps: {e}");
+        Response::server_error()
     });
     if let Some(line) = &response.log {
         if response.status >= 500 {

@@ -3,12 +3,12 @@
 
 use std::cell::RefCell;
 
-use kamailio::db::{eq, Locking};
+use kamailio::db::{eq, module_db, Locking};
 use kamailio::log::Level;
 use kamailio::mem::{pkg_str_dup, shm_box, Pkg, Shm, ShmGlobal, ShmVec};
 use kamailio::sl::SlApi;
 use kamailio::tm::{Request, TmApi};
-use kamailio::{lm_dbg, lm_err, lm_info, lm_notice, lm_warn, module, timer, CfgParam, Db, DbConn, Error, IntParam, ParamValue, PvValue, Rank, Rpc, ShmMutex, SipMsg, StrParam, Value};
+use kamailio::{lm_dbg, lm_err, lm_info, lm_notice, lm_warn, module, timer, CfgParam, Error, IntParam, ParamValue, PvValue, Rank, Rpc, ShmMutex, SipMsg, StrParam, Value};
 
 /// Process slots counted separately (Kamailio process numbers are small).
 const SLOTS: usize = 256;
@@ -44,13 +44,10 @@ static DB_TABLE: StrParam = StrParam::new("kamtest");
 /// The version the table must have in the `version` table.
 static DB_TABLE_VERSION: IntParam = IntParam::new(1);
 
-static DB: std::sync::OnceLock<Db> = std::sync::OnceLock::new();
 static SL: std::sync::OnceLock<SlApi> = std::sync::OnceLock::new();
 static TM: std::sync::OnceLock<TmApi> = std::sync::OnceLock::new();
 
 thread_local! {
-    /// This process's DB connection, opened in child_init.
-    static CONN: RefCell<Option<DbConn>> = const { RefCell::new(None) };
     /// Labels given with the `label` USE_FUNC parameter.
     static LABELS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
     /// `$kt(note)`, settable from the script (per process).
@@ -127,16 +124,9 @@ fn mod_init() -> Result<(), Error> {
     let _ = TM.set(TmApi::bind()?);
 
     let url = DB_URL.get();
+    // (The KEMI test config runs without a database.)
     if !url.is_empty() {
-        // (The KEMI test config runs without a database.)
-        let db = Db::bind(&url)?;
-        // Check the table now, then close: connections must not cross the fork.
-        let mut conn = db.connect(&url)?;
-        conn.check_table_version(&DB_TABLE.get(), DB_TABLE_VERSION.get() as u32)?;
-        conn.use_table(&DB_TABLE.get())?;
-        conn.query(&[], &["pid"], None)?;
-        drop(conn);
-        let _ = DB.set(db);
+        module_db::bind(&url, Some((&DB_TABLE.get(), DB_TABLE_VERSION.get() as u32)))?;
     }
     let interval = TIMER_INTERVAL.get();
     if interval > 0 {
@@ -147,19 +137,11 @@ fn mod_init() -> Result<(), Error> {
 }
 
 fn child_init(rank: Rank) -> Result<(), Error> {
-    if !rank.is_serving() {
-        return Ok(());
-    }
-    if let Some(db) = DB.get() {
-        let mut conn = db.connect(&DB_URL.get())?;
-        conn.use_table(&DB_TABLE.get())?;
-        CONN.with(|c| *c.borrow_mut() = Some(conn));
-    }
-    Ok(())
+    Ok(module_db::connect(rank)?)
 }
 
 fn destroy() {
-    CONN.with(|c| c.borrow_mut().take());
+    module_db::close();
 }
 
 fn on_tick(_ticks: u32) {
@@ -184,9 +166,9 @@ fn kt_panic(_msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
 fn kt_db_insert(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
     let call_id = msg.call_id().map(|c| String::from_utf8_lossy(c).into_owned()).unwrap_or_default();
     let row = [Value::Int(kamailio::pid()), Value::Str(call_id)];
-    let r = CONN.with(|c| match c.borrow_mut().as_mut() {
-        Some(conn) => conn.transaction(Locking::None, |conn| conn.insert(&["pid", "call_id"], &row)).map_err(Error::from),
-        None => Err(Error::from("no DB connection in this process")),
+    let r = module_db::with(|conn| {
+        conn.use_table(&DB_TABLE.get())?;
+        conn.transaction(Locking::None, |conn| conn.insert(&["pid", "call_id"], &row))
     });
     match r {
         Ok(()) => 1,
@@ -362,9 +344,9 @@ fn rpc_echo(rpc: &mut Rpc) {
 fn rpc_db_rows(rpc: &mut Rpc) {
     let only = rpc.scan_int();
     let conds: Vec<_> = only.map(|pid| eq("pid", Value::Int(pid))).into_iter().collect();
-    let r = CONN.with(|c| match c.borrow_mut().as_mut() {
-        Some(conn) => conn.query(&conds, &["pid", "call_id"], Some("pid")).map_err(Error::from),
-        None => Err(Error::from("no DB connection in the RPC process")),
+    let r = module_db::with(|conn| {
+        conn.use_table(&DB_TABLE.get())?;
+        conn.query(&conds, &["pid", "call_id"], Some("pid"))
     });
     match r {
         Ok(rows) => {
