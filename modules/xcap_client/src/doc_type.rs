@@ -1,5 +1,7 @@
 //! The document types of the `xcap` table and of the update callbacks, keyed by XCAP AUID.
 
+use kamailio::xcap::doc_type::*;
+
 /// One XCAP application usage. Its flag is the value stored in the `doc_type` column and
 /// matched against the type masks callbacks register with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,15 +21,15 @@ impl DocType {
     /// The bit presence, presence_xml and rls use for this type.
     pub const fn flag(self) -> i32 {
         match self {
-            DocType::PresRules => 1 << 1,
-            DocType::ResourceList => 1 << 2,
-            DocType::RlsService => 1 << 3,
-            DocType::PidfManipulation => 1 << 4,
-            DocType::XcapCaps => 1 << 5,
-            DocType::UserProfile => 1 << 6,
-            DocType::PresContent => 1 << 7,
-            DocType::Search => 1 << 8,
-            DocType::Directory => 1 << 9,
+            DocType::PresRules => PRES_RULES,
+            DocType::ResourceList => RESOURCE_LIST,
+            DocType::RlsService => RLS_SERVICE,
+            DocType::PidfManipulation => PIDF_MANIPULATION,
+            DocType::XcapCaps => XCAP_CAPS,
+            DocType::UserProfile => USER_PROFILE,
+            DocType::PresContent => PRES_CONTENT,
+            DocType::Search => SEARCH,
+            DocType::Directory => DIRECTORY,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The application usages (AUIDs) this server knows, with the numbers and names the `xcap`
 //! table and the other presence modules use for them.
 
+use kamailio::xcap::doc_type::*;
+
 /// One application usage, named by the first path segment under the XCAP root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Auid {
@@ -65,15 +67,15 @@ impl Auid {
     /// The `doc_type` column value; presence, rls and xcap_client use the same flags.
     pub fn doc_type(self) -> i32 {
         match self {
-            Auid::PresRules | Auid::OmaPresRules => 1 << 1,
-            Auid::ResourceLists => 1 << 2,
-            Auid::RlsServices => 1 << 3,
-            Auid::PidfManipulation => 1 << 4,
-            Auid::XcapCaps => 1 << 5,
-            Auid::UserProfile => 1 << 6,
-            Auid::PresContent => 1 << 7,
-            Auid::Search => 1 << 8,
-            Auid::XcapDirectory => 1 << 9,
+            Auid::PresRules | Auid::OmaPresRules => PRES_RULES,
+            Auid::ResourceLists => RESOURCE_LIST,
+            Auid::RlsServices => RLS_SERVICE,
+            Auid::PidfManipulation => PIDF_MANIPULATION,
+            Auid::XcapCaps => XCAP_CAPS,
+            Auid::UserProfile => USER_PROFILE,
+            Auid::PresContent => PRES_CONTENT,
+            Auid::Search => SEARCH,
+            Auid::XcapDirectory => DIRECTORY,
         }
     }
 
