@@ -3,6 +3,8 @@
 //! when the handle drops; its log is printed when a test fails.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -73,11 +75,13 @@ pub struct Setup<'a> {
     pub sql: &'a str,
     /// Start on a copy of this SQLite database instead of a new one.
     pub db_from: Option<PathBuf>,
+    /// Use this database URL (e.g. a PostgreSQL server's) instead of a new SQLite file.
+    pub db_url: Option<String>,
 }
 
 impl<'a> Setup<'a> {
     pub fn new(config: &'a str, modules: &'a [&'a str]) -> Self {
-        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None }
+        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None, db_url: None }
     }
 }
 
@@ -124,7 +128,9 @@ impl Kamailio {
             std::os::unix::fs::symlink(module_so(m), moddir.join(format!("{m}.so"))).unwrap();
         }
         let db = dir.join("kamailio.db");
-        if let Some(from) = &setup.db_from {
+        if setup.db_url.is_some() {
+            // The caller's database.
+        } else if let Some(from) = &setup.db_from {
             std::fs::copy(from, &db).expect("copy the database");
         } else {
             let mut sql = String::new();
@@ -149,7 +155,7 @@ impl Kamailio {
             ("HTTP_PORT", http_port.to_string()),
             ("MODDIR", moddir.display().to_string()),
             ("CTL", ctl.display().to_string()),
-            ("DB_URL", format!("sqlite:///{}", db.display())),
+            ("DB_URL", setup.db_url.clone().unwrap_or_else(|| format!("sqlite:///{}", db.display()))),
             ("CONFIGS", repo().join("test-configs").display().to_string()),
         ];
         vars.extend(setup.vars.iter().map(|(k, v)| (*k, v.clone())));
@@ -165,6 +171,10 @@ impl Kamailio {
         cmd.arg("-f").arg(&cfg_path).args(["-DD", "-E"]).arg("-w").arg(&dir).arg("-Y").arg(&dir);
         for d in setup.defines {
             cmd.args(["-A", d]);
+        }
+        // The configs load the PostgreSQL driver on this define.
+        if setup.db_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+            cmd.args(["-A", "WITH_POSTGRES"]);
         }
         // Its own process group, so that stopping it by PID also stops its workers.
         // One handle for both streams, so that they share the file offset.
