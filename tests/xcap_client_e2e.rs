@@ -198,3 +198,99 @@ fn the_stock_module_fails_the_same_fetch() {
     let ours = ours(&server, 100);
     assert_eq!(subscription_state(&ours.subscribe("presence", "bob", "alice", "Expires: 300")).0, "active");
 }
+
+/// A small HTTPS server (Python's ssl) holding alice's pres-rules; killed on drop. It also
+/// stops by itself after two minutes.
+struct HttpsServer {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl HttpsServer {
+    fn start(rules: &str) -> HttpsServer {
+        let dir = harness::scratch_dir("https");
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl").args(args).current_dir(&dir).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1",
+              "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+        std::fs::write(dir.join("rules.xml"), rules).unwrap();
+        std::fs::write(
+            dir.join("server.py"),
+            r#"import http.server, signal, ssl, sys
+signal.alarm(120)
+doc = open("rules.xml", "rb").read()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index":
+            self.send_response(200)
+            self.send_header("Content-Type", "application/auth-policy+xml")
+            self.send_header("ETag", '"v1"')
+            self.send_header("Content-Length", str(len(doc)))
+            self.end_headers()
+            self.wfile.write(doc)
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain("cert.pem", "key.pem")
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#,
+        )
+        .unwrap();
+        let port = harness::free_port();
+        let child = std::process::Command::new("python3").arg("server.py").arg(port.to_string()).current_dir(&dir).spawn().unwrap();
+        // Wait until it accepts connections.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the HTTPS server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        HttpsServer { child, port, dir }
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn fetches_over_https_verifying_the_server_certificate() {
+    let tls = HttpsServer::start(&rules("allow"));
+    let xcap_server = format!("https://127.0.0.1/xcap-root:{}", tls.port);
+    let setup = |ca: Option<String>| {
+        let mut s = Setup::new("presence-xcap-client.cfg", &["xcap_client"]);
+        s.vars.push(("XCAP_SERVER", xcap_server.clone()));
+        s.vars.push(("XCAP_ROOT_URL", xcap_server.clone()));
+        s.vars.push(("QUERY_PERIOD", "100".into()));
+        s.schemas = &["presence"];
+        if let Some(ca) = ca {
+            s.vars.push(("TLS_CA_FILE", ca));
+            s.defines = &["WITH_TLS_CA"];
+        }
+        Kamailio::start(s)
+    };
+    // Trusting the server's certificate: the rules arrive over TLS.
+    let k = setup(Some(tls.dir.join("cert.pem").display().to_string()));
+    assert_eq!(subscription_state(&k.subscribe("presence", "bob", "alice", "Expires: 300")).0, "active");
+    let row = k.sql("SELECT doc_uri, etag FROM xcap;");
+    assert_eq!(row.trim(), format!("https://127.0.0.1:{}{RULES_DOC}|v1", tls.port));
+    drop(k);
+
+    // With only the system's CAs the self-signed certificate is refused: no rules, pending.
+    let k = setup(None);
+    assert_eq!(subscription_state(&k.subscribe("presence", "bob", "alice", "Expires: 300")).0, "pending");
+    assert!(k.log_text().contains("getNewDoc pres-rules for alice@127.0.0.1"), "{}", k.log_text());
+    assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
+}

@@ -24,10 +24,15 @@ static QUERY_PERIOD: IntParam = IntParam::new(100);
 static CONNECT_TIMEOUT: IntParam = IntParam::new(2000);
 /// Milliseconds for a whole fetch: a dead or hung server holds a worker at most this long.
 static FETCH_TIMEOUT: IntParam = IntParam::new(5000);
+/// PEM file of CA certificates for HTTPS XCAP servers; empty: the system's.
+static TLS_CA_FILE: StrParam = StrParam::new("");
 
 thread_local! {
     /// This process's HTTP handle, kept for connection reuse.
-    static FETCHER: RefCell<Fetcher> = RefCell::new(Fetcher::new());
+    static FETCHER: RefCell<Fetcher> = RefCell::new(match TLS_CA_FILE.get() {
+        ca if ca.is_empty() => Fetcher::new(),
+        ca => Fetcher::new().with_ca_file(ca.into_owned()),
+    });
 }
 
 module! {
@@ -39,6 +44,7 @@ module! {
         "query_period" => QUERY_PERIOD,
         "connect_timeout" => CONNECT_TIMEOUT,
         "fetch_timeout" => FETCH_TIMEOUT,
+        "tls_ca_file" => TLS_CA_FILE,
     },
     apis: { "bind_xcap" => bind_xcap [1, sys::xcap_api_t] },
     rpc: {
@@ -57,6 +63,10 @@ fn bind_xcap(api: &mut sys::xcap_api_t) -> i32 {
 fn mod_init() -> Result<(), Error> {
     if QUERY_PERIOD.get() <= 0 && PERIODICAL_QUERY.get() != 0 {
         return Err(Error::from(format!("query_period must be a positive number of seconds, not {}", QUERY_PERIOD.get())));
+    }
+    let ca = TLS_CA_FILE.get();
+    if !ca.is_empty() && !std::path::Path::new(ca.as_ref()).is_file() {
+        return Err(Error::from(format!("tls_ca_file {ca} is not a readable file")));
     }
     for (name, p) in [("connect_timeout", &CONNECT_TIMEOUT), ("fetch_timeout", &FETCH_TIMEOUT)] {
         if p.get() <= 0 {
