@@ -4,7 +4,7 @@ mod harness;
 
 use std::time::Duration;
 
-use harness::{assert_sipp_ok, Kamailio, Setup};
+use harness::{assert_sipp_ok, rpc_field as field, Kamailio, Setup};
 
 const TABLE: &str = "CREATE TABLE kamtest (id INTEGER PRIMARY KEY AUTOINCREMENT, pid INTEGER NOT NULL, call_id VARCHAR(255) NOT NULL);
 INSERT INTO version (table_name, table_version) VALUES ('kamtest', 1);";
@@ -16,15 +16,6 @@ fn kamtest(counter_start: i32, defines: &'static [&'static str]) -> Setup<'stati
     s.defines = defines;
     s.sql = TABLE;
     s
-}
-
-/// Parses `name: value` lines of a kamcmd structure reply.
-fn field(reply: &str, name: &str) -> i64 {
-    reply
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {reply:?}"))
 }
 
 #[test]

@@ -4,15 +4,7 @@
 mod harness;
 
 use harness::postgres::Postgres;
-use harness::{assert_sipp_ok, subscription_state, Kamailio, Setup};
-
-fn field(reply: &str, name: &str) -> i64 {
-    reply
-        .lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {reply:?}"))
-}
+use harness::{assert_sipp_ok, rpc_field as field, subscription_state, Kamailio, Setup};
 
 #[test]
 fn concurrent_db_writes_in_transactions_from_several_processes() {

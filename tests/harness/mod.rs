@@ -393,6 +393,15 @@ fn sqlite(db: &Path, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The integer `name: value` line of a kamcmd structure reply.
+pub fn rpc_field(reply: &str, name: &str) -> i64 {
+    reply
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {reply:?}"))
+}
+
 /// The state and seconds left in a NOTIFY's Subscription-State.
 pub fn subscription_state(notify: &str) -> (String, u32) {
     let line = notify.lines().find(|l| l.starts_with("Subscription-State:")).expect("Subscription-State header");
