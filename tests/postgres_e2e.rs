@@ -83,3 +83,41 @@ fn xcap_client_mirrors_into_postgresql() {
     assert!(pg.psql("kamailio", "SELECT convert_from(doc, 'UTF8') FROM xcap;").contains(">block<"));
     assert_eq!(pg.psql("kamailio", "SELECT status FROM watchers WHERE watcher_username='bob';").trim(), "3");
 }
+
+/// The database goes away under a running XCAP server: requests get a 500 and a log line, the
+/// workers keep serving, and once the database is back the stored documents are all there.
+#[test]
+fn a_database_that_goes_down_gives_errors_not_crashes_and_loses_nothing() {
+    let pg = Postgres::start(&["presence"], "");
+    let mut s = Setup::new("xcap.cfg", &["xcap_server"]);
+    s.db_url = Some(pg.url());
+    let mut k = Kamailio::start(s);
+    let doc = "/xcap-root/resource-lists/users/sip:alice@example.com/index";
+    let body = r#"<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists"><list name="a"/></resource-lists>"#;
+    let put = |k: &Kamailio, b: &str| k.http(&["-X", "PUT", "-H", "Content-Type: application/resource-lists+xml", "--data-binary", b], doc).code;
+    assert_eq!(put(&k, body), 201);
+
+    pg.stop();
+    for _ in 0..4 {
+        assert_eq!(k.http(&[], doc).code, 500);
+        assert_eq!(put(&k, &body.replace("\"a\"", "\"b\"")), 500);
+    }
+    assert!(k.is_running());
+    assert_eq!(k.request("OPTIONS", "anyone", &[], b"").code, 200, "SIP is still served");
+    let log = k.log_text();
+    assert!(log.contains("ERROR: xcap_server") && log.contains("(owner \"sip:alice@example.com\""), "{log}");
+
+    pg.restart();
+    // db_postgres reconnects on the next query; the document stored before is unchanged.
+    let mut code = 0;
+    for _ in 0..20 {
+        let r = k.http(&[], doc);
+        code = r.code;
+        if code == 200 {
+            assert_eq!(r.body, body);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(code, 200, "the server did not recover:\n{}", k.log_text());
+}

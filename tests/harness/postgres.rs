@@ -48,6 +48,22 @@ impl Postgres {
         pg
     }
 
+    /// Stops the server (as a failing database would), keeping its data.
+    pub fn stop(&self) {
+        let data = self.dir.join("data");
+        let out = as_postgres("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Starts it again on the same port and data.
+    pub fn restart(&self) {
+        let data = self.dir.join("data");
+        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let log = self.dir.join("pg.log");
+        let out = as_postgres("pg_ctl", &["-D", data.to_str().unwrap(), "-o", &opts, "-l", log.to_str().unwrap(), "-w", "start"]);
+        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// The Kamailio DB URL of database `kamailio`.
     pub fn url(&self) -> String {
         format!("postgres://postgres:unused@127.0.0.1:{}/kamailio", self.port)
