@@ -426,3 +426,41 @@ fn kemi_functions_from_a_lua_script() {
     assert_eq!(delete(&k, DOC, &[]).code, 200);
     assert_eq!(get(&k, DOC, &[]).code, 404);
 }
+
+/// The documented setup (digest authentication, script-built xcap-caps, the per-user check)
+/// behaves the same with ours and with the stock module, but for the 201 on creation.
+#[test]
+fn the_documented_setup_with_authentication_works_with_both() {
+    let users = "INSERT INTO subscriber (username, domain, password) VALUES ('alice', '127.0.0.1', 'secret-a'), ('bob', '127.0.0.1', 'secret-b');";
+    let alice_doc = "/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index";
+    for (stock, defines) in [(false, &[][..]), (true, &["STOCK_XCAP"][..])] {
+        let mut s = Setup::new("xcap-auth.cfg", if stock { &[] } else { &["xcap_server"] });
+        s.defines = defines;
+        s.schemas = &["presence", "auth_db"];
+        s.sql = users;
+        let k = Kamailio::start(s);
+        let as_user = |user: &str, pass: &str, extra: &[&str], path: &str| {
+            let cred = format!("{user}:{pass}");
+            let mut args = vec!["--digest", "-u", &cred];
+            args.extend_from_slice(extra);
+            k.http(&args, path)
+        };
+        let who = if stock { "stock" } else { "ours" };
+        // No credentials: a digest challenge.
+        let r = k.http(&[], alice_doc);
+        assert_eq!(r.code, 401, "{who}: {r:?}");
+        assert!(r.header("WWW-Authenticate").is_some_and(|h| h.starts_with("Digest")), "{who}: {r:?}");
+        // Alice stores and reads her document.
+        let put = as_user("alice", "secret-a", &["-X", "PUT", "-H", "Content-Type: application/resource-lists+xml", "--data-binary", LISTS], alice_doc);
+        assert_eq!(put.code, if stock { 200 } else { 201 }, "{who}");
+        let r = as_user("alice", "secret-a", &[], alice_doc);
+        assert_eq!((r.code, r.body.as_str()), (200, LISTS), "{who}");
+        // Bob may not read Alice's document; a wrong password is challenged again.
+        assert_eq!(as_user("bob", "secret-b", &[], alice_doc).code, 403, "{who}");
+        assert_eq!(as_user("alice", "wrong", &[], alice_doc).code, 401, "{who}");
+        // xcap-caps comes from the script.
+        let r = as_user("bob", "secret-b", &[], "/xcap-root/xcap-caps/global/index");
+        assert_eq!((r.code, r.header("Content-Type")), (200, Some("application/xcap-caps+xml")), "{who}");
+        assert_eq!(as_user("alice", "secret-a", &["-X", "DELETE"], alice_doc).code, 200, "{who}");
+    }
+}

@@ -302,7 +302,9 @@ impl Kamailio {
             .expect("run curl");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(out.status.success(), "curl {args:?} {url} failed: {text}; log:\n{}", self.log_text());
-        SipReply::parse(&text)
+        // With authentication curl prints the challenge too: the answer is the last response.
+        let last = text.match_indices("\r\n\r\nHTTP/1.").map(|(i, _)| i + 4).last().unwrap_or(0);
+        SipReply::parse(&text[last..])
     }
 
     /// Runs SIPp with a scenario from test-configs/sipp against this server.
