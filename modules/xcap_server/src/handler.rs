@@ -8,6 +8,7 @@ use crate::etag::{check_preconditions, Method as EtagMethod, Precondition};
 use crate::selector::{NodeSelector, Terminal};
 use crate::store::{DirEntry, DocKey, StoredDoc};
 use crate::uri::XcapUri;
+use crate::xml_text::escape_attr;
 
 /// The HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,13 +294,13 @@ fn directory<S: Storage>(req: &Request, uri: &XcapUri, storage: &mut S) -> Respo
                 xml.push_str("  </folder>\n");
             }
             let auid = Auid::ALL.iter().find(|a| a.doc_type() == e.doc_type).map_or("unknown", |a| a.name());
-            xml.push_str(&format!("  <folder auid=\"{}\">\n", escape(auid)));
+            xml.push_str(&format!("  <folder auid=\"{}\">\n", escape_attr(auid)));
             open = Some(e.doc_type);
         }
         xml.push_str(&format!(
             "    <entry uri=\"{}\" etag=\"{}\"/>\n",
-            escape(&format!("{}{}", req.directory_base, e.doc_uri)),
-            escape(&e.etag)
+            escape_attr(&format!("{}{}", req.directory_base, e.doc_uri)),
+            escape_attr(&e.etag)
         ));
     }
     if open.is_some() {
@@ -307,10 +308,6 @@ fn directory<S: Storage>(req: &Request, uri: &XcapUri, storage: &mut S) -> Respo
     }
     xml.push_str("</xcap-directory>\n");
     Response::new(200, "OK").with_body("application/vnd.oma.xcap-directory+xml", xml)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

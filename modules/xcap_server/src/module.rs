@@ -156,16 +156,16 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         return -1;
     }
     let owner_uri = parse_uri(owner);
-    let header_values = |msg: &mut SipMsg, name: &str| -> Vec<String> {
-        msg.headers()
-            .into_iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| String::from_utf8_lossy(v).trim().to_string())
-            .collect()
-    };
-    let if_match = header_values(msg, "If-Match");
-    let if_none_match = header_values(msg, "If-None-Match");
-    let content_type = msg.header_str("Content-Type");
+    // One pass over the headers; several may carry entity tags.
+    let headers: Vec<(String, String)> = msg
+        .headers()
+        .into_iter()
+        .map(|(n, v)| (String::from_utf8_lossy(n).to_ascii_lowercase(), String::from_utf8_lossy(v).trim().to_string()))
+        .collect();
+    let values = |name: &str| -> Vec<&str> { headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect() };
+    let if_match = values("if-match");
+    let if_none_match = values("if-none-match");
+    let content_type = values("content-type").first().map(|v| v.to_string());
     let scheme = match DIRECTORY_SCHEME.get() {
         0 => "http",
         1 => "https",
@@ -174,7 +174,10 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
     };
     let hostname = match DIRECTORY_HOSTNAME.get() {
         h if !h.is_empty() => h.into_owned(),
-        _ => msg.header_str("Host").unwrap_or_else(|| msg.local_address()),
+        _ => match values("host").first() {
+            Some(host) => host.to_string(),
+            None => msg.local_address(),
+        },
     };
     let extra_ns = XML_NS.lock().map(|v| v.clone()).unwrap_or_default();
     let req = Request {
@@ -184,8 +187,8 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         xcap_root: &XCAP_ROOT.get(),
         body,
         content_type: content_type.as_deref(),
-        if_match: &if_match.iter().map(String::as_str).collect::<Vec<_>>(),
-        if_none_match: &if_none_match.iter().map(String::as_str).collect::<Vec<_>>(),
+        if_match: &if_match,
+        if_none_match: &if_none_match,
         max_doc_bytes: (BUF_SIZE.get() - 1) as usize,
         directory_base: &format!("{scheme}://{hostname}"),
         extra_namespaces: &extra_ns,
