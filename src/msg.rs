@@ -183,6 +183,52 @@ impl SipMsg {
         format!("{ip}:{}", self.0.rcv.dst_port)
     }
 
+    /// The bodies of every header named `name` (case-insensitive), in message order.
+    pub fn header_values(&mut self, name: &str) -> Vec<&[u8]> {
+        self.headers()
+            .into_iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, b)| b.trim_ascii())
+            .collect()
+    }
+
+    /// The URI of the first Contact, through the core's Contact parser. `Err` when there is a
+    /// Contact header that does not parse (or is `*`), `Ok(None)` when there is none.
+    pub fn contact_uri(&mut self) -> Result<Option<&[u8]>, ()> {
+        if !self.parse_headers() {
+            return Err(());
+        }
+        if self.0.contact.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: parse_contact fills the header's parsed contact_body_t.
+        unsafe {
+            if (*self.0.contact).parsed.is_null() && sys::parse_contact(self.0.contact) < 0 {
+                return Err(());
+            }
+            let body = ((*self.0.contact).parsed as *const sys::contact_body_t).as_ref().ok_or(())?;
+            match body.contacts.as_ref() {
+                Some(c) if body.star == 0 && c.uri.len > 0 => Ok(Some(kstr::bytes(&c.uri))),
+                _ => Err(()),
+            }
+        }
+    }
+
+    /// The CSeq number, as the header parser read it.
+    pub fn cseq_number(&mut self) -> Option<u32> {
+        if !self.parse_headers() || self.0.cseq.is_null() {
+            return None;
+        }
+        // SAFETY: the header parser parses CSeq into a cseq_body.
+        let n = unsafe { ((*self.0.cseq).parsed as *const sys::cseq_body).as_ref().map(|c| kstr::bytes(&c.number)) }?;
+        std::str::from_utf8(n).ok()?.trim().parse().ok()
+    }
+
+    /// True if the message has an Expires header (valid or not).
+    pub fn has_expires(&mut self) -> bool {
+        self.parse_headers() && !self.0.expires.is_null()
+    }
+
     /// The message body (empty when there is none).
     pub fn body(&mut self) -> &[u8] {
         // SAFETY: get_body returns a pointer into the message buffer or NULL.

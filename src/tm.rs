@@ -108,3 +108,147 @@ impl TmApi {
         Ok(())
     }
 }
+
+/// Called once with the final status (408 when tm gave up waiting), the reply when there is a
+/// real one, and the bytes given when the request was sent. Runs in whichever process
+/// completes the transaction.
+pub type OnReply = fn(code: i32, reply: Option<&mut SipMsg>, data: &[u8]);
+
+/// The callback and its data, in shm because the completing process may be another one.
+struct PendingData {
+    f: OnReply,
+    data: crate::mem::ShmVec<u8>,
+}
+
+unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut sys::tmcb_params) {
+    guard(log::module_name(), "tm completion callback", (), || {
+        // SAFETY: tm passes its params; `*param` is the transaction's copy of our cbp.
+        let Some(ps) = (unsafe { ps.as_mut() }) else { return };
+        // SAFETY: as above; the slot is NULL once we took the pending callback.
+        let pending = unsafe { ps.param.as_mut() }.map(|s| std::mem::replace(s, std::ptr::null_mut()));
+        let Some(p) = pending.filter(|p| !p.is_null()) else { return };
+        // SAFETY: `p` is the ShmBox leaked by pending_cbp(); it is taken exactly once.
+        let pending = unsafe { ShmBox::from_raw_in(p as *mut PendingData, Shm) };
+        // FAKED_REPLY is (sip_msg*)-1: tm's stand-in when no reply came.
+        let reply = if ps.rpl as isize == -1 { None } else { unsafe { SipMsg::from_raw(ps.rpl) } };
+        (pending.f)(ps.code, reply, &pending.data);
+    });
+}
+
+/// Puts the callback and its data into shm and sets them on the request.
+fn pending_cbp(uac: &mut sys::uac_req_t, f: OnReply, data: &[u8]) -> Result<*mut PendingData, Error> {
+    let oom = || Error::from("out of shared memory");
+    let mut v = crate::mem::ShmVec::new_in(Shm);
+    v.try_reserve_exact(data.len()).map_err(|_| oom())?;
+    v.extend_from_slice(data);
+    let p = ShmBox::into_raw(shm_box(PendingData { f, data: v }).ok_or_else(oom)?);
+    uac.cb_flags = TMCB_LOCAL_COMPLETED;
+    uac.cb = Some(completed_data);
+    uac.cbp = p as *mut c_void;
+    Ok(p)
+}
+
+/// Releases the callback data of a request tm did not take.
+fn drop_pending(p: *mut PendingData) {
+    // SAFETY: tm did not take the callback parameter when the request failed.
+    drop(unsafe { ShmBox::from_raw_in(p, Shm) });
+}
+
+/// A request inside an established dialog, from the dialog's stored state.
+pub struct InDialog<'a> {
+    pub method: &'a str,
+    pub call_id: &'a [u8],
+    pub local_tag: &'a [u8],
+    pub remote_tag: &'a [u8],
+    pub local_uri: &'a [u8],
+    pub remote_uri: &'a [u8],
+    pub remote_target: &'a [u8],
+    /// The route set as comma-separated route entries, first hop first (may be empty).
+    pub route_set: &'a [u8],
+    /// The CSeq of the last request sent; tm sends the next one.
+    pub cseq: u32,
+    /// Extra header lines, each ending in CRLF.
+    pub headers: &'a [u8],
+    pub body: &'a [u8],
+}
+
+impl TmApi {
+    /// Sends `req` statefully (`t_request`) with `call_id` when given; `on_reply` gets `data`
+    /// back when it completes.
+    pub fn send_with(&self, req: &Request, call_id: Option<&[u8]>, on_reply: OnReply, data: &[u8]) -> Result<(), Error> {
+        let t_request = self.0.t_request.ok_or_else(|| Error::from("tm has no t_request"))?;
+        let mut method = kstr::view(req.method.as_bytes());
+        let mut headers = kstr::view(req.headers.as_bytes());
+        let mut body = kstr::view(req.body);
+        let mut ruri = kstr::view(req.ruri.as_bytes());
+        let mut to = kstr::view(req.to.as_bytes());
+        let mut from = kstr::view(req.from.as_bytes());
+        let mut hop = req.next_hop.map(|h| kstr::view(h.as_bytes()));
+        let mut cid = call_id.map(kstr::view);
+        let mut uac = sys::uac_req_t {
+            method: &mut method,
+            headers: if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers },
+            body: if req.body.is_empty() { std::ptr::null_mut() } else { &mut body },
+            callid: cid.as_mut().map_or(std::ptr::null_mut(), |c| c as *mut sys::str_),
+            ..Default::default()
+        };
+        let pending = pending_cbp(&mut uac, on_reply, data)?;
+        let hop_p = hop.as_mut().map_or(std::ptr::null_mut(), |h| h as *mut sys::str_);
+        // SAFETY: tm copies everything it keeps into the transaction before returning.
+        let rc = unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) };
+        if rc < 0 {
+            drop_pending(pending);
+            return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
+        }
+        Ok(())
+    }
+
+    /// Sends a request inside a dialog (`t_request_within`); `on_reply` gets `data` back.
+    pub fn send_within(&self, d: &InDialog, on_reply: OnReply, data: &[u8]) -> Result<(), Error> {
+        let within = self.0.t_request_within.ok_or_else(|| Error::from("tm has no t_request_within"))?;
+        let mut dlg = sys::dlg_t::default();
+        dlg.id.call_id = kstr::view(d.call_id);
+        dlg.id.rem_tag = kstr::view(d.remote_tag);
+        dlg.id.loc_tag = kstr::view(d.local_tag);
+        dlg.loc_uri = kstr::view(d.local_uri);
+        dlg.rem_uri = kstr::view(d.remote_uri);
+        dlg.rem_target = kstr::view(d.remote_target);
+        dlg.loc_seq.value = d.cseq;
+        dlg.loc_seq.is_set = 1;
+        dlg.state = sys::DLG_CONFIRMED;
+        if !d.route_set.is_empty() {
+            // SAFETY: the parser builds a pkg rr_t list viewing `route_set`, freed below.
+            if unsafe { sys::parse_rr_body(d.route_set.as_ptr() as *mut _, d.route_set.len() as c_int, &mut dlg.route_set) } < 0 {
+                return Err(Error::from("the stored route set does not parse"));
+            }
+        }
+        let mut method = kstr::view(d.method.as_bytes());
+        let mut headers = kstr::view(d.headers);
+        let mut body = kstr::view(d.body);
+        let mut uac = sys::uac_req_t {
+            method: &mut method,
+            headers: if d.headers.is_empty() { std::ptr::null_mut() } else { &mut headers },
+            body: if d.body.is_empty() { std::ptr::null_mut() } else { &mut body },
+            dialog: &mut dlg,
+            ..Default::default()
+        };
+        let pending = match pending_cbp(&mut uac, on_reply, data) {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: the list parse_rr_body made.
+                unsafe { sys::free_rr(&mut dlg.route_set) };
+                return Err(e);
+            }
+        };
+        // SAFETY: tm reads the dialog (and computes its next hop) while sending; it copies
+        // everything it keeps into the transaction.
+        let rc = unsafe { within(&mut uac) };
+        // SAFETY: the list parse_rr_body made; tm keeps no pointer into it.
+        unsafe { sys::free_rr(&mut dlg.route_set) };
+        if rc < 0 {
+            drop_pending(pending);
+            return Err(Error::from(format!("tm could not send the in-dialog {}", d.method)));
+        }
+        Ok(())
+    }
+}

@@ -69,6 +69,14 @@ impl XmlBuf {
     }
 }
 
+/// `xmlFree`: releases memory libxml2 allocated (NULL is ignored).
+pub fn free(p: *mut c_void) {
+    if p.is_null() {
+        return;
+    }
+    xml_free(p)
+}
+
 fn xml_free(p: *mut c_void) {
     // SAFETY: libxml2's deallocator, for memory it allocated.
     unsafe {

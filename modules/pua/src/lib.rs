@@ -1,0 +1,9 @@
+//! pua: the presence user agent. Consumers (pua_usrloc, pua_dialoginfo, pua_reginfo, pua_bla,
+//! pua_xmpp, pua_rpc, rls, presence_xcapdiff) send PUBLISH and SUBSCRIBE through its
+//! `bind_pua` API; it keeps the publications and subscription dialogs, refreshes them before
+//! they expire and persists them in the `pua` table.
+
+pub mod body;
+pub mod packed;
+pub mod record;
+pub mod store;
