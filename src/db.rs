@@ -507,4 +507,17 @@ pub mod module_db {
             None => Err(DbError("no DB connection in this process".into()).into()),
         })
     }
+
+    /// Runs `f` with this process's connection, or with one opened for the call and closed
+    /// after it where the process has none (mod_init, and destroy in the main process).
+    pub fn with_or_open<T, E: From<DbError>>(f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E> {
+        if CONN.with(|c| c.borrow().is_some()) {
+            return with(f);
+        }
+        let Some((db, url)) = BOUND.get() else {
+            return Err(DbError("the DB is not bound".into()).into());
+        };
+        let mut conn = db.connect(url)?;
+        f(&mut conn)
+    }
 }

@@ -194,9 +194,10 @@ impl SipMsg {
 
     /// The URI of the first Contact, through the core's Contact parser. `Err` when there is a
     /// Contact header that does not parse (or is `*`), `Ok(None)` when there is none.
-    pub fn contact_uri(&mut self) -> Result<Option<&[u8]>, ()> {
+    pub fn contact_uri(&mut self) -> Result<Option<&[u8]>, crate::Error> {
+        let bad = || crate::Error::from("the Contact header does not parse");
         if !self.parse_headers() {
-            return Err(());
+            return Err(bad());
         }
         if self.0.contact.is_null() {
             return Ok(None);
@@ -204,12 +205,12 @@ impl SipMsg {
         // SAFETY: parse_contact fills the header's parsed contact_body_t.
         unsafe {
             if (*self.0.contact).parsed.is_null() && sys::parse_contact(self.0.contact) < 0 {
-                return Err(());
+                return Err(bad());
             }
-            let body = ((*self.0.contact).parsed as *const sys::contact_body_t).as_ref().ok_or(())?;
+            let body = ((*self.0.contact).parsed as *const sys::contact_body_t).as_ref().ok_or_else(bad)?;
             match body.contacts.as_ref() {
                 Some(c) if body.star == 0 && c.uri.len > 0 => Ok(Some(kstr::bytes(&c.uri))),
-                _ => Err(()),
+                _ => Err(bad()),
             }
         }
     }

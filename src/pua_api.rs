@@ -186,7 +186,7 @@ pub trait PuaProvider: 'static {
     /// 0: an established dialog, 1: a dialog still waiting for its reply, -1: none.
     fn is_dialog(d: &DialogRef) -> i32;
     /// The id of the dialog's record; `Err` on a lookup failure.
-    fn get_record_id(d: &DialogRef) -> Result<Option<Vec<u8>>, ()>;
+    fn get_record_id(d: &DialogRef) -> Result<Option<Vec<u8>>, crate::Error>;
     /// Registers an event; an event of the same name stays as it is. 0 or -1.
     fn add_event(flag: i32, name: &str, content_type: &str, processor: Option<BodyProcessor>) -> i32;
     /// The presentity URIs of the records whose id starts with `did`, sorted.
@@ -324,7 +324,10 @@ unsafe extern "C" fn get_record_id<P: PuaProvider>(d: *mut sys::ua_pres_t, out: 
                     -1
                 }
             },
-            Err(()) => -1,
+            Err(e) => {
+                crate::lm_err!("get_record_id: {e}");
+                -1
+            }
         }
     })
 }

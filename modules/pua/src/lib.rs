@@ -4,6 +4,13 @@
 //! they expire and persists them in the `pua` table.
 
 pub mod body;
+pub mod db_store;
+pub mod events;
+pub mod headers;
+mod module;
 pub mod packed;
+pub mod pending;
+pub mod persist;
 pub mod record;
 pub mod store;
+mod ua;

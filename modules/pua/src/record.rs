@@ -35,6 +35,7 @@ pub struct Record {
 }
 
 /// What the keys below read of a record, whichever way it is stored.
+#[allow(clippy::wrong_self_convention)]
 pub trait RecordView {
     fn flag(&self) -> i32;
     fn event(&self) -> i32;
