@@ -499,3 +499,285 @@ pub fn assert_sipp_ok(out: &Output, k: &Kamailio) {
         std::fs::read_to_string(k.dir.join("sipp-errors")).unwrap_or_default()
     );
 }
+
+// ---- Background SIPp servers, message traces and JSON-RPC (used by the pua tests) ----
+
+impl Kamailio {
+    /// `kamcmd`, given up after `wait` (a command whose reply never comes must not hang a test).
+    pub fn rpc_within(&self, args: &[&str], wait: Duration) -> Result<String, String> {
+        let out = Command::new("timeout")
+            .arg(format!("{}", wait.as_secs().max(1)))
+            .arg("kamcmd")
+            .arg("-s")
+            .arg(format!("unix:{}", self.ctl.display()))
+            .args(args)
+            .output()
+            .expect("run timeout kamcmd");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && !text.starts_with("error:") {
+            Ok(text)
+        } else {
+            Err(format!("{text}{} (exit {:?})", String::from_utf8_lossy(&out.stderr), out.status.code()))
+        }
+    }
+
+    /// A JSON-RPC request over HTTP to `/RPC` on the HTTP port (jsonrpcs + xhttp), for commands
+    /// that reply late (RPC delayed replies, which kamcmd's binrpc transport cannot carry).
+    /// `params` are JSON values, already encoded (see [`json_str`]). Returns the response body,
+    /// or Err when no HTTP response came within `wait`.
+    pub fn jsonrpc(&self, method: &str, params: &[String], wait: Duration) -> Result<String, String> {
+        let n = CALL.fetch_add(1, Ordering::Relaxed);
+        let req = format!(r#"{{"jsonrpc":"2.0","method":{},"params":[{}],"id":{n}}}"#, json_str(method), params.join(","));
+        let url = format!("http://127.0.0.1:{}/RPC", self.http_port);
+        let out = Command::new("curl")
+            .args(["-s", "--max-time", &format!("{}", wait.as_secs_f64()), "-H", "Content-Type: application/json", "--data-binary", &req])
+            .arg(&url)
+            .output()
+            .expect("run curl");
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!("curl exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)))
+        }
+    }
+
+    /// Waits up to `wait` for the main process to exit; true if it did.
+    pub fn wait_exit(&mut self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        while self.is_running() {
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        true
+    }
+}
+
+/// A JSON string literal.
+pub fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The value of `"name": value` in a flat JSON text (a string without its quotes, or a number).
+pub fn json_field(text: &str, name: &str) -> Option<String> {
+    let key = format!("\"{name}\"");
+    let at = text.find(&key)? + key.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    if let Some(s) = rest.strip_prefix('"') {
+        let mut v = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' => return Some(v),
+                '\\' => v.push(chars.next()?),
+                c => v.push(c),
+            }
+        }
+        None
+    } else {
+        Some(rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.').collect())
+    }
+}
+
+/// One SIP message from a SIPp `-trace_msg` file.
+#[derive(Debug, Clone)]
+pub struct SipMsg {
+    /// True for what SIPp received, false for what it sent.
+    pub received: bool,
+    /// "PUBLISH sip:... SIP/2.0" or "SIP/2.0 200 OK".
+    pub first_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl SipMsg {
+    /// The request method ("" for a reply).
+    pub fn method(&self) -> &str {
+        if self.first_line.starts_with("SIP/2.0") {
+            ""
+        } else {
+            self.first_line.split(' ').next().unwrap_or_default()
+        }
+    }
+
+    /// The Request-URI ("" for a reply).
+    pub fn ruri(&self) -> &str {
+        if self.method().is_empty() {
+            ""
+        } else {
+            self.first_line.split(' ').nth(1).unwrap_or_default()
+        }
+    }
+
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The tag parameter of a From/To header value.
+    pub fn tag(&self, name: &str) -> Option<String> {
+        let v = self.header(name)?;
+        v.split(';').find_map(|p| p.trim().strip_prefix("tag=")).map(|t| t.trim().to_string())
+    }
+
+    /// The CSeq number.
+    pub fn cseq(&self) -> u32 {
+        self.header("CSeq").and_then(|v| v.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+
+    /// The whole message, for assertion messages.
+    pub fn text(&self) -> String {
+        let mut s = format!("{}\n", self.first_line);
+        for (k, v) in &self.headers {
+            s.push_str(&format!("{k}: {v}\n"));
+        }
+        s.push('\n');
+        s.push_str(&self.body);
+        s
+    }
+}
+
+/// Parses a SIPp `-trace_msg` file into its messages.
+pub fn parse_sipp_trace(text: &str) -> Vec<SipMsg> {
+    let mut out = Vec::new();
+    for chunk in text.split("----------------------------------------------- ").skip(1) {
+        let mut lines = chunk.split('\n').map(|l| l.trim_end_matches('\r'));
+        let _timestamp = lines.next();
+        let Some(kind) = lines.next() else { continue };
+        let received = kind.contains("received");
+        // A blank line, then the message.
+        let rest: Vec<&str> = lines.skip_while(|l| l.is_empty()).collect();
+        let Some((first, after)) = rest.split_first() else { continue };
+        let mut headers = Vec::new();
+        let mut i = 0;
+        while i < after.len() && !after[i].is_empty() {
+            if let Some((k, v)) = after[i].split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+            i += 1;
+        }
+        let body = after.get(i + 1..).map(|b| b.join("\n")).unwrap_or_default().trim_end().to_string();
+        out.push(SipMsg { received, first_line: first.to_string(), headers, body });
+    }
+    out
+}
+
+/// A SIPp scenario from test-configs/sipp running in the background as a UAS on its own
+/// 127.0.0.1 port, tracing every message to a file; killed (by PID) when dropped.
+pub struct SippServer {
+    child: Option<Child>,
+    pub port: u16,
+    pub dir: PathBuf,
+    pub trace: PathBuf,
+}
+
+impl SippServer {
+    /// Starts `scenario` with extra SIPp arguments (e.g. `-set name value`) in a directory of
+    /// its own; waits until it listens.
+    pub fn start(scenario: &str, args: &[&str]) -> SippServer {
+        let port = free_port();
+        let dir = scratch_dir(&format!("sipp-{}", scenario.trim_end_matches(".xml")));
+        let trace = dir.join("messages.log");
+        let errors = dir.join("errors.log");
+        let child = Command::new("sipp")
+            .arg("-sf")
+            .arg(repo().join("test-configs/sipp").join(scenario))
+            .args(["-i", "127.0.0.1", "-bind_local", "-p", &port.to_string(), "-nostdin", "-trace_msg", "-message_file"])
+            .arg(&trace)
+            .args(["-trace_err", "-error_file"])
+            .arg(&errors)
+            .args(args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn sipp");
+        let mut s = SippServer { child: Some(child), port, dir, trace };
+        // It listens once the port cannot be bound any more.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            if let Some(status) = s.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("sipp {scenario} exited at start-up ({status}): {}", std::fs::read_to_string(&errors).unwrap_or_default());
+            }
+            assert!(Instant::now() < deadline, "sipp {scenario} did not start listening on {port}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        s
+    }
+
+    /// Every message traced so far.
+    pub fn messages(&self) -> Vec<SipMsg> {
+        parse_sipp_trace(&std::fs::read_to_string(&self.trace).unwrap_or_default())
+    }
+
+    /// The requests of `method` this server received so far, retransmissions left out.
+    pub fn requests(&self, method: &str) -> Vec<SipMsg> {
+        let mut seen = std::collections::HashSet::new();
+        self.messages()
+            .into_iter()
+            .filter(|m| m.received && m.method() == method)
+            .filter(|m| seen.insert((m.header("Call-ID").map(String::from), m.header("CSeq").map(String::from), m.header("Via").map(String::from))))
+            .collect()
+    }
+
+    /// Waits up to `wait` until at least `n` requests of `method` have arrived; returns them all.
+    pub fn wait_requests(&self, method: &str, n: usize, wait: Duration) -> Vec<SipMsg> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let r = self.requests(method);
+            if r.len() >= n || Instant::now() > deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits up to `wait` until SIPp has sent a reply to every request it received.
+    pub fn wait_answered(&self, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        loop {
+            let m = self.messages();
+            let received = m.iter().filter(|m| m.received && !m.method().is_empty()).count();
+            let answered = m.iter().filter(|m| !m.received && m.method().is_empty()).count();
+            if answered >= received || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The whole trace, for assertion messages.
+    pub fn trace_text(&self) -> String {
+        std::fs::read_to_string(&self.trace).unwrap_or_default()
+    }
+}
+
+impl Drop for SippServer {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("==== sipp trace ({}) ====\n{}", self.trace.display(), self.trace_text());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

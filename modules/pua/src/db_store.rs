@@ -259,14 +259,14 @@ fn refresh_set(rec: &Record) -> Vec<(&'static str, Value)> {
 /// What the sweep does with the rows that end within `update_period`: the keys of the rows to
 /// delete, and the records to refresh (not dialogs still waiting for their first reply, which
 /// are left to that reply or its timeout).
-fn plan_sweep(rows: Vec<Row>, now: u32, update_period: u32, min_expires: u32) -> (Vec<Value>, Vec<Due>) {
+fn plan_sweep(rows: Vec<Row>, now: u32, update_period: u32, min_expires: u32) -> (Vec<Value>, Vec<(Value, Due)>) {
     let mut remove = Vec::new();
     let mut due = Vec::new();
     for (id, r) in rows {
         match sweep_decision(r.expires, r.desired_expires, now, update_period, min_expires) {
             Sweep::Keep => {}
             Sweep::Refresh if r.is_temporary() => {}
-            Sweep::Refresh => due.push(Due::Refresh(r)),
+            Sweep::Refresh => due.push((id, Due::Refresh(r))),
             Sweep::Remove => remove.push(id),
         }
     }
@@ -426,7 +426,13 @@ impl Store for DbStore {
             for id in &remove {
                 c.delete(&by_id(id))?;
             }
-            Ok(due)
+            // A lease: the other instances sharing the table (whose sweeps run at other times)
+            // leave a record this sweep refreshes alone until its reply sets the real expiry.
+            let lease = sweep_bound(now, update_period.saturating_mul(2));
+            for (id, _) in &due {
+                c.update(&by_id(id), &[("expires", lease.clone())])?;
+            }
+            Ok(due.into_iter().map(|(_, d)| d).collect())
         })
     }
 
@@ -590,7 +596,7 @@ mod tests {
         ];
         let (remove, due) = plan_sweep(rows, 1000, 50, 0);
         assert_eq!(remove, vec![Value::Int(1)]);
-        assert_eq!(due, vec![Due::Refresh(publ(1020, 0))]);
+        assert_eq!(due, vec![(Value::Int(2), Due::Refresh(publ(1020, 0)))]);
         assert_eq!(sweep_bound(1000, 50), Value::Int(1050));
         assert_eq!(sweep_bound(u32::MAX, 50), Value::Int(i32::MAX));
     }

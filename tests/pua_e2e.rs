@@ -1,0 +1,834 @@
+//! pua in the real Kamailio, differential: every scenario runs against the stock pua.so
+//! (`*_stock`) and against ours (`*_ours`), with the same assertions, except where a stock bug
+//! is named (then stock is asserted to show it and ours to be fixed).
+//!
+//! Set-up (test-configs/pua.cfg): pua and pua_rpc on SQLite; the presence server is SIPp
+//! (test-configs/sipp/pua-publish-uas.xml, pua-subscribe-uas.xml) running in the background on
+//! its own port, addressed through the presentity URI (sip:alice@127.0.0.1:<sipp port>); what
+//! it receives is read back from its message trace. pua.publish waits for the final reply of
+//! the PUBLISH (an RPC delayed reply), which kamcmd's binrpc transport refuses ("600 - Reply
+//! wait/async mode not supported by this rpc transport"), so the pua_rpc commands go as
+//! JSON-RPC over HTTP (jsonrpcs); kamcmd runs pua.cleanup.
+//!
+//! pua_rpc's pua.publish parameters: presentity URI, expires, event, content type ("." = the
+//! event's default), id ("." = none), etag ("." = none), outbound proxy, extra headers, and
+//! the body (absent only with content type "."); on a 200 it answers
+//! `{"SIP-ETag": <the 200's SIP-ETag>, "Expires": <the 200's Expires>}`; an etag that matches
+//! no publication is refused with 500 "Wrong ETag". pua.subscribe: presentity URI, watcher URI
+//! (also the Contact), event, expires (an integer).
+
+mod harness;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use harness::{json_field, json_str, Kamailio, Setup, SipMsg, SippServer};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Pua {
+    Stock,
+    Ours,
+}
+use Pua::{Ours, Stock};
+
+const WATCHER: &str = "sip:bob@127.0.0.1";
+const RPC_WAIT: Duration = Duration::from_secs(10);
+/// Time for Kamailio to act on a reply SIPp has sent (before the next step depends on it).
+const SETTLE: u64 = 500;
+
+/// Starts Kamailio with pua.cfg, the stock pua or ours, with these -A defines.
+fn start(pua: Pua, defines: &[&str]) -> Kamailio {
+    start_on(pua, defines, None)
+}
+
+fn start_on(pua: Pua, defines: &[&str], db_from: Option<PathBuf>) -> Kamailio {
+    let mut all: Vec<&str> = defines.to_vec();
+    if pua == Stock {
+        all.push("STOCK_PUA");
+    }
+    let mut s = Setup::new("pua.cfg", if pua == Stock { &[] } else { &["pua"] });
+    s.defines = &all;
+    s.schemas = &["presence"];
+    s.db_from = db_from;
+    Kamailio::start(s)
+}
+
+/// The SIPp presence server for PUBLISH, with its `-set` switches (see the scenario).
+fn publish_uas(sets: &[(&str, &str)]) -> SippServer {
+    presence_server("pua-publish-uas.xml", sets)
+}
+
+/// The SIPp presence server for SUBSCRIBE, with its `-set` switches (see the scenario).
+fn subscribe_uas(sets: &[(&str, &str)]) -> SippServer {
+    presence_server("pua-subscribe-uas.xml", sets)
+}
+
+fn presence_server(scenario: &str, sets: &[(&str, &str)]) -> SippServer {
+    let args: Vec<&str> = sets.iter().flat_map(|(k, v)| ["-set", k, v]).collect();
+    SippServer::start(scenario, &args)
+}
+
+/// A PIDF document for `entity` with one tuple "t1".
+fn pidf(entity: &str, basic: &str, note: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><presence xmlns="urn:ietf:params:xml:ns:pidf" entity="{entity}"><tuple id="t1"><status><basic>{basic}</basic></status><note>{note}</note></tuple></presence>"#
+    )
+}
+
+/// pua_rpc's publish parameters: None is ".".
+fn publish_params(uri: &str, expires: i64, id: Option<&str>, etag: Option<&str>, body: Option<&str>) -> Vec<String> {
+    let dot = |o: Option<&str>| json_str(o.unwrap_or("."));
+    let mut p = vec![
+        json_str(uri),
+        json_str(&expires.to_string()),
+        json_str("presence"),
+        json_str("."),
+        dot(id),
+        dot(etag),
+        json_str("."),
+        json_str("."),
+    ];
+    if let Some(b) = body {
+        p.push(json_str(b));
+    }
+    p
+}
+
+/// The answer to pua.publish (which waits for the PUBLISH's final reply).
+struct Published {
+    raw: String,
+}
+
+impl Published {
+    fn etag(&self) -> String {
+        json_field(&self.raw, "SIP-ETag")
+            .unwrap_or_else(|| panic!("no SIP-ETag in the pua.publish answer: {}", self.raw))
+    }
+    fn expires(&self) -> i64 {
+        json_field(&self.raw, "Expires")
+            .and_then(|e| e.parse().ok())
+            .unwrap_or_else(|| panic!("no Expires in the pua.publish answer: {}", self.raw))
+    }
+    fn error(&self) -> Option<String> {
+        self.raw.contains("\"error\"").then(|| json_field(&self.raw, "message").unwrap_or_default())
+    }
+}
+
+/// `pua.publish` over JSON-RPC; panics if no HTTP answer comes.
+fn publish(
+    k: &Kamailio,
+    uri: &str,
+    expires: i64,
+    id: Option<&str>,
+    etag: Option<&str>,
+    body: Option<&str>,
+) -> Published {
+    let raw = k
+        .jsonrpc("pua.publish", &publish_params(uri, expires, id, etag, body), RPC_WAIT)
+        .unwrap_or_else(|e| panic!("pua.publish {uri} got no answer: {e}"));
+    Published { raw }
+}
+
+/// `pua.send_publish` (does not wait for the PUBLISH's reply).
+fn send_publish(k: &Kamailio, uri: &str, expires: i64, body: Option<&str>) -> String {
+    let raw = k
+        .jsonrpc("pua.send_publish", &publish_params(uri, expires, None, None, body), RPC_WAIT)
+        .unwrap_or_else(|e| panic!("pua.send_publish {uri} got no answer: {e}"));
+    assert!(!raw.contains("\"error\""), "pua.send_publish {uri}: {raw}");
+    raw
+}
+
+/// `pua.subscribe presentity bob presence expires`.
+fn subscribe(k: &Kamailio, uri: &str, expires: i64) {
+    let raw = k
+        .jsonrpc(
+            "pua.subscribe",
+            &[json_str(uri), json_str(WATCHER), json_str("presence"), expires.to_string()],
+            RPC_WAIT,
+        )
+        .unwrap_or_else(|e| panic!("pua.subscribe {uri} got no answer: {e}"));
+    assert!(!raw.contains("\"error\""), "pua.subscribe {uri}: {raw}");
+}
+
+fn cleanup(k: &Kamailio) {
+    k.rpc_within(&["pua.cleanup"], RPC_WAIT).unwrap_or_else(|e| panic!("pua.cleanup: {e}"));
+}
+
+/// Waits for the `n`th PUBLISH (1-based) at `uas` and returns it.
+fn nth_publish(uas: &SippServer, n: usize) -> SipMsg {
+    nth_request(uas, "PUBLISH", n, Duration::from_secs(10))
+}
+
+fn nth_request(uas: &SippServer, method: &str, n: usize, wait: Duration) -> SipMsg {
+    let r = uas.wait_requests(method, n, wait);
+    assert!(r.len() >= n, "expected {n} {method}(s) at port {}, got {}:\n{}", uas.port, r.len(), uas.trace_text());
+    r[n - 1].clone()
+}
+
+/// The SIP-ETag values SIPp sent, in order.
+fn etags_sent(uas: &SippServer) -> Vec<String> {
+    uas.messages().iter().filter(|m| !m.received).filter_map(|m| m.header("SIP-ETag").map(String::from)).collect()
+}
+
+fn header_num(m: &SipMsg, name: &str) -> i64 {
+    m.header(name).and_then(|v| v.trim().parse().ok()).unwrap_or_else(|| panic!("no numeric {name} in\n{}", m.text()))
+}
+
+/// Asserts the parts of a PUBLISH that pua builds the same way every time.
+fn assert_publish_to(m: &SipMsg, uri: &str) {
+    assert_eq!(m.method(), "PUBLISH", "{}", m.text());
+    assert_eq!(m.ruri(), uri, "R-URI\n{}", m.text());
+    assert!(m.header("To").is_some_and(|v| v.contains(uri)), "To\n{}", m.text());
+    assert!(m.header("From").is_some_and(|v| v.contains(uri)), "From\n{}", m.text());
+    assert_eq!(m.header("Event"), Some("presence"), "{}", m.text());
+}
+
+/// A PUBLISH without a body: no Content-Type, Content-Length 0.
+fn assert_no_body(m: &SipMsg) {
+    assert!(m.header("Content-Type").is_none(), "Content-Type without a body\n{}", m.text());
+    assert!(m.body.trim().is_empty(), "body\n{}", m.text());
+    assert_eq!(header_num(m, "Content-Length"), 0, "{}", m.text());
+}
+
+fn sleep_ms(ms: u64) {
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The return codes the config logged for pua_update_contact() on NOTIFYs of `call_id`.
+fn update_contact_codes(k: &Kamailio, call_id: &str) -> Vec<i32> {
+    let needle = format!("pua_update_contact returned ");
+    k.log_text()
+        .lines()
+        .filter(|l| l.contains(&needle) && l.ends_with(&format!("for call-id {call_id}")))
+        .filter_map(|l| l.split(&needle).nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+fn wait_update_contact(k: &Kamailio, call_id: &str) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(rc) = update_contact_codes(k, call_id).first() {
+            return *rc;
+        }
+        assert!(Instant::now() < deadline, "no pua_update_contact line for {call_id}:\n{}", k.log_text());
+        sleep_ms(50);
+    }
+}
+
+fn assert_alive(k: &mut Kamailio) {
+    assert!(k.is_running(), "kamailio died:\n{}", k.log_text());
+    assert_eq!(k.request("OPTIONS", "ping", &[], b"").code, 200);
+    let log = k.log_text();
+    assert!(!log.contains("signal 11") && !log.contains("core was generated"), "a process crashed:\n{log}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Initial PUBLISH, modify with the etag, unpublish.
+
+/// pua.publish sends an initial PUBLISH (R-URI = To = From = the presentity, Event: presence,
+/// Expires: expires + 1, the body with Content-Type application/pidf+xml, no SIP-If-Match) and
+/// answers with the 200's SIP-ETag and Expires. A modify naming that etag sends SIP-If-Match:
+/// <etag> and the new body; an unpublish (expires 0, no body) sends Expires: 0 with SIP-If-Match
+/// and no body, and afterwards the etag is unknown ("Wrong ETag", nothing sent). An etag that
+/// was never issued is refused the same way without sending anything.
+///
+/// Stock, as observed: exactly that. The body goes out re-serialised by libxml2 (indented, the
+/// tuple id and note kept; no <person> element added).
+fn publish_modify_unpublish(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let k = start(pua, &[]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+
+    let unknown = publish(&k, &uri, 3600, None, Some("no-such-etag"), Some(&pidf(&uri, "open", "x")));
+    assert_eq!(unknown.error().as_deref(), Some("Wrong ETag"), "{}", unknown.raw);
+
+    let first = publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "first note")));
+    let p = nth_publish(&uas, 1);
+    assert_publish_to(&p, &uri);
+    assert_eq!(header_num(&p, "Expires"), 3601, "expires + 1\n{}", p.text());
+    assert!(p.header("SIP-If-Match").is_none(), "{}", p.text());
+    assert_eq!(p.header("Content-Type"), Some("application/pidf+xml"), "{}", p.text());
+    for part in ["<basic>open</basic>", "first note", r#"id="t1""#, "urn:ietf:params:xml:ns:pidf"] {
+        assert!(p.body.contains(part), "{part} missing from the body\n{}", p.text());
+    }
+    assert_eq!(first.error(), None, "{}", first.raw);
+    let etag1 = first.etag();
+    assert_eq!(etags_sent(&uas), vec![etag1.clone()], "the RPC answers with the 200's SIP-ETag");
+    assert_eq!(first.expires(), 3601, "the RPC answers with the 200's Expires (the UAS echoes)");
+
+    let modified = publish(&k, &uri, 3600, None, Some(&etag1), Some(&pidf(&uri, "closed", "second note")));
+    let p = nth_publish(&uas, 2);
+    assert_publish_to(&p, &uri);
+    assert_eq!(p.header("SIP-If-Match"), Some(etag1.as_str()), "{}", p.text());
+    assert_eq!(header_num(&p, "Expires"), 3601);
+    assert_eq!(p.header("Content-Type"), Some("application/pidf+xml"), "{}", p.text());
+    assert!(p.body.contains("<basic>closed</basic>") && p.body.contains("second note"), "{}", p.text());
+    let etag2 = modified.etag();
+    assert_ne!(etag2, etag1);
+
+    let gone = publish(&k, &uri, 0, None, Some(&etag2), None);
+    let p = nth_publish(&uas, 3);
+    assert_publish_to(&p, &uri);
+    assert_eq!(header_num(&p, "Expires"), 0, "{}", p.text());
+    assert_eq!(p.header("SIP-If-Match"), Some(etag2.as_str()), "{}", p.text());
+    assert_no_body(&p);
+    assert_eq!(gone.expires(), 0, "{}", gone.raw);
+
+    let again = publish(&k, &uri, 0, None, Some(&etag2), None);
+    assert_eq!(again.error().as_deref(), Some("Wrong ETag"), "the publication is gone: {}", again.raw);
+    sleep_ms(SETTLE);
+    assert_eq!(uas.requests("PUBLISH").len(), 3, "nothing sent for unknown etags\n{}", uas.trace_text());
+}
+
+#[test]
+fn publish_modify_unpublish_stock() {
+    publish_modify_unpublish(Stock);
+}
+
+#[test]
+fn publish_modify_unpublish_ours() {
+    publish_modify_unpublish(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. 412 to a modify and to a refresh.
+
+/// A 412 to a modify or to a refresh drops the publication. pua re-sends an initial PUBLISH
+/// after a 412 only when the failed request carried a body and its source is not pua_rpc
+/// (send_publish.c): pua_rpc publications are never re-sent, and refreshes carry no body, so
+/// with the modules of this config the re-send cannot happen; what is observable is that the
+/// publication is gone: nothing is re-sent, later refresh passes send nothing for it, the next
+/// pua.publish is an initial one and the old etag is refused ("Wrong ETag").
+///
+/// The presence server grants Expires 1 and answers 412 to anything with SIP-If-Match;
+/// update_period 0 (no timers), so only pua.cleanup runs the refresh pass.
+///
+/// Stock, as observed: as above; pua.publish whose PUBLISH got the 412 answers with an empty
+/// result (`"result": {}`: no SIP-ETag, no error).
+fn conditional_request_failed(pua: Pua) {
+    let uas = publish_uas(&[("grant", "1"), ("refuse_if_match", "1")]);
+    let k = start(pua, &["PUA_UPDATE_PERIOD=0"]);
+    let alice = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let bob = format!("sip:bob@127.0.0.1:{}", uas.port);
+    let to = |uri: &str| -> Vec<SipMsg> { uas.requests("PUBLISH").into_iter().filter(|m| m.ruri() == uri).collect() };
+
+    // A modify refused with 412.
+    let a1 = publish(&k, &alice, 3600, None, None, Some(&pidf(&alice, "open", "a"))).etag();
+    let refused = publish(&k, &alice, 3600, None, Some(&a1), Some(&pidf(&alice, "closed", "b")));
+    let p = nth_publish(&uas, 2);
+    assert_eq!(p.header("SIP-If-Match"), Some(a1.as_str()), "{}", p.text());
+    // pua_rpc adds nothing to its answer for a non-200: an empty result.
+    assert!(refused.raw.contains("\"result\"") && refused.error().is_none(), "{}", refused.raw);
+    assert!(!refused.raw.contains("SIP-ETag"), "no etag after a 412: {}", refused.raw);
+    sleep_ms(1000);
+    assert_eq!(to(&alice).len(), 2, "no re-PUBLISH for a pua_rpc publication\n{}", uas.trace_text());
+
+    // A refresh refused with 412.
+    let b1 = publish(&k, &bob, 3600, None, None, Some(&pidf(&bob, "open", "c"))).etag();
+    sleep_ms(2100); // granted 1 s: due for a refresh once its expiry (whole seconds) is past
+    cleanup(&k);
+    let p = nth_publish(&uas, 4);
+    assert_eq!(p.ruri(), bob, "only bob's publication is left to refresh\n{}", uas.trace_text());
+    assert_eq!(p.header("SIP-If-Match"), Some(b1.as_str()), "{}", p.text());
+    assert_no_body(&p);
+    uas.wait_answered(Duration::from_secs(2));
+    sleep_ms(SETTLE);
+    cleanup(&k);
+    sleep_ms(1000);
+    assert_eq!(uas.requests("PUBLISH").len(), 4, "nothing left to refresh, nothing re-sent\n{}", uas.trace_text());
+
+    // Both publications are gone.
+    let again = publish(&k, &alice, 3600, None, None, Some(&pidf(&alice, "open", "d")));
+    let p = nth_publish(&uas, 5);
+    assert_eq!(p.ruri(), alice);
+    assert!(p.header("SIP-If-Match").is_none(), "a new initial PUBLISH\n{}", p.text());
+    assert!(p.body.contains("<basic>open</basic>"), "{}", p.text());
+    assert!(again.error().is_none(), "{}", again.raw);
+    for (uri, etag) in [(&alice, &a1), (&bob, &b1)] {
+        let stale = publish(&k, uri, 3600, None, Some(etag), Some(&pidf(uri, "open", "e")));
+        assert_eq!(stale.error().as_deref(), Some("Wrong ETag"), "{uri}: {}", stale.raw);
+    }
+    assert_eq!(uas.requests("PUBLISH").len(), 5, "{}", uas.trace_text());
+}
+
+#[test]
+fn conditional_request_failed_stock() {
+    conditional_request_failed(Stock);
+}
+
+#[test]
+fn conditional_request_failed_ours() {
+    conditional_request_failed(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Timer refresh.
+
+/// update_period 10: the refresh pass runs every 5 s and refreshes a publication whose expiry is
+/// less than 10 s away while the wanted lifetime is longer. The server grants 12 s of the 3600
+/// asked for, so within a few seconds pua sends PUBLISH with SIP-If-Match: <etag of the 200>,
+/// Expires: the rest of the wanted lifetime + 1 (3600 - elapsed + 1), Event: presence, no body;
+/// the next refresh uses the etag of the refresh's 200. update_period 1..5 stops start-up.
+///
+/// Stock, as observed: as above (refreshes about every 5 s; the log names "update_period must be
+/// 0 or > 5" for 3).
+fn timer_refresh(pua: Pua) {
+    let f = Kamailio::start_expecting_failure({
+        let mut s = Setup::new("pua.cfg", if pua == Stock { &[] } else { &["pua"] });
+        s.defines = if pua == Stock { &["STOCK_PUA", "PUA_UPDATE_PERIOD=3"] } else { &["PUA_UPDATE_PERIOD=3"] };
+        s.schemas = &["presence"];
+        s
+    });
+    assert_ne!(f.code, Some(0));
+    assert!(f.log.contains("update_period"), "the log names the parameter:\n{}", f.log);
+
+    let uas = publish_uas(&[("grant", "12")]);
+    let k = start(pua, &["PUA_UPDATE_PERIOD=10"]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let t0 = Instant::now();
+    let first = publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "timer")));
+    assert_eq!(first.expires(), 12);
+    let etag1 = first.etag();
+
+    let r1 = nth_request(&uas, "PUBLISH", 2, Duration::from_secs(14));
+    let elapsed = t0.elapsed().as_secs() as i64;
+    assert_publish_to(&r1, &uri);
+    assert_eq!(r1.header("SIP-If-Match"), Some(etag1.as_str()), "{}", r1.text());
+    assert_no_body(&r1);
+    let exp = header_num(&r1, "Expires");
+    assert!((3600 - elapsed - 2..=3601 - elapsed + 1).contains(&exp), "Expires {exp} after {elapsed} s\n{}", r1.text());
+
+    let r2 = nth_request(&uas, "PUBLISH", 3, Duration::from_secs(12));
+    let etag2 = etags_sent(&uas)[1].clone();
+    assert_eq!(r2.header("SIP-If-Match"), Some(etag2.as_str()), "the refresh uses the latest etag\n{}", r2.text());
+    assert_no_body(&r2);
+}
+
+#[test]
+fn timer_refresh_stock() {
+    timer_refresh(Stock);
+}
+
+#[test]
+fn timer_refresh_ours() {
+    timer_refresh(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. SUBSCRIBE and its refresh.
+
+/// pua.subscribe sends SUBSCRIBE sip:alice@<uas> (To: the presentity without tag, From: the
+/// watcher with a tag, Event: presence, Contact: <watcher>, Expires: expires + 10). With
+/// check_remote_contact=0 a second pua.subscribe refreshes in the dialog the 200 made: same
+/// Call-ID and From tag, higher CSeq, To tag of the 200, R-URI = the 200's Contact; expires 0
+/// sends Expires: 0 in the dialog. With the default check_remote_contact=1 pua_rpc (which gives
+/// no remote target) never finds the dialog, so every pua.subscribe starts a new one.
+///
+/// Stock, as observed: as above (CSeq 10, then 11, 12).
+fn subscribe_and_refresh(pua: Pua) {
+    let uas = subscribe_uas(&[]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let contact = format!("sip:presence@127.0.0.1:{}", uas.port);
+    {
+        let k = start(pua, &["PUA_CHECK_REMOTE_CONTACT=0"]);
+        subscribe(&k, &uri, 600);
+        let s1 = nth_request(&uas, "SUBSCRIBE", 1, Duration::from_secs(5));
+        assert_eq!(s1.ruri(), uri, "{}", s1.text());
+        assert!(s1.header("To").is_some_and(|v| v.contains(&uri)) && s1.tag("To").is_none(), "{}", s1.text());
+        assert!(s1.header("From").is_some_and(|v| v.contains(WATCHER)) && s1.tag("From").is_some(), "{}", s1.text());
+        assert_eq!(s1.header("Event"), Some("presence"));
+        assert_eq!(s1.header("Contact"), Some(format!("<{WATCHER}>").as_str()), "{}", s1.text());
+        assert_eq!(header_num(&s1, "Expires"), 610, "expires + 10\n{}", s1.text());
+        uas.wait_answered(Duration::from_secs(2));
+        sleep_ms(SETTLE);
+        let ok = uas.messages().into_iter().find(|m| !m.received && m.first_line.starts_with("SIP/2.0 200")).unwrap();
+        let uas_tag = ok.tag("To").unwrap();
+
+        subscribe(&k, &uri, 600);
+        let s2 = nth_request(&uas, "SUBSCRIBE", 2, Duration::from_secs(5));
+        assert_eq!(s2.ruri(), contact, "the refresh goes to the 200's Contact\n{}", s2.text());
+        assert_eq!(s2.header("Call-ID"), s1.header("Call-ID"), "{}", s2.text());
+        assert_eq!(s2.tag("From"), s1.tag("From"));
+        assert_eq!(s2.tag("To").as_deref(), Some(uas_tag.as_str()), "{}", s2.text());
+        assert!(s2.cseq() > s1.cseq(), "CSeq {} then {}", s1.cseq(), s2.cseq());
+        assert_eq!(header_num(&s2, "Expires"), 610);
+        assert_eq!(s2.header("Event"), Some("presence"));
+        uas.wait_answered(Duration::from_secs(2));
+        sleep_ms(SETTLE);
+
+        subscribe(&k, &uri, 0);
+        let s3 = nth_request(&uas, "SUBSCRIBE", 3, Duration::from_secs(5));
+        assert_eq!(s3.header("Call-ID"), s1.header("Call-ID"), "{}", s3.text());
+        assert!(s3.cseq() > s2.cseq());
+        assert_eq!(header_num(&s3, "Expires"), 0, "{}", s3.text());
+        uas.wait_answered(Duration::from_secs(2));
+    }
+
+    let k = start(pua, &[]);
+    subscribe(&k, &uri, 600);
+    let a = nth_request(&uas, "SUBSCRIBE", 4, Duration::from_secs(5));
+    uas.wait_answered(Duration::from_secs(2));
+    sleep_ms(SETTLE);
+    subscribe(&k, &uri, 600);
+    let b = nth_request(&uas, "SUBSCRIBE", 5, Duration::from_secs(5));
+    assert_ne!(a.header("Call-ID"), b.header("Call-ID"), "check_remote_contact=1: a new dialog\n{}", b.text());
+    assert!(b.tag("To").is_none() && b.ruri() == uri, "{}", b.text());
+}
+
+#[test]
+fn subscribe_and_refresh_stock() {
+    subscribe_and_refresh(Stock);
+}
+
+#[test]
+fn subscribe_and_refresh_ours() {
+    subscribe_and_refresh(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. pua_update_contact() moves the dialog's remote target.
+
+/// After the SUBSCRIBE dialog is established the presence server sends an in-dialog NOTIFY whose
+/// Contact is another presence server; the config runs pua_update_contact() on it and the next
+/// refresh (check_remote_contact=0) must go to the new Contact.
+///
+/// Stock bug (fact sheet §4.2): it looks the dialog up with the NOTIFY's tags unswapped, logs
+/// "no record for the dialog found in hash table", returns -1, and the refresh still goes to the
+/// old target. Stock, as observed: exactly that. Ours returns 1 and the refresh reaches the new
+/// Contact, in the same dialog.
+fn update_contact(pua: Pua) {
+    let moved = subscribe_uas(&[]);
+    let port = moved.port.to_string();
+    let uas = subscribe_uas(&[("notify_contact_port", &port)]);
+    let k = start(pua, &["PUA_CHECK_REMOTE_CONTACT=0"]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+
+    subscribe(&k, &uri, 600);
+    let s1 = nth_request(&uas, "SUBSCRIBE", 1, Duration::from_secs(5));
+    let call_id = s1.header("Call-ID").unwrap().to_string();
+    let rc = wait_update_contact(&k, &call_id);
+    let notify =
+        uas.messages().into_iter().find(|m| !m.received && m.method() == "NOTIFY").expect("the NOTIFY SIPp sent");
+    assert_eq!(notify.header("Contact"), Some(format!("<sip:presence@127.0.0.1:{port}>").as_str()));
+    sleep_ms(200);
+
+    subscribe(&k, &uri, 600);
+    if pua == Stock {
+        assert_eq!(rc, -1, "stock bug: the dialog is not found");
+        assert!(k.log_text().contains("no record for the dialog found in hash table"));
+        let s2 = nth_request(&uas, "SUBSCRIBE", 2, Duration::from_secs(5));
+        assert_eq!(s2.ruri(), format!("sip:presence@127.0.0.1:{}", uas.port), "stock: the old target\n{}", s2.text());
+        assert_eq!(s2.header("Call-ID"), Some(call_id.as_str()));
+        assert!(moved.requests("SUBSCRIBE").is_empty());
+    } else {
+        assert_eq!(rc, 1, "pua_update_contact() finds the dialog:\n{}", k.log_text());
+        let s2 = nth_request(&moved, "SUBSCRIBE", 1, Duration::from_secs(5));
+        assert!(s2.ruri().starts_with(&format!("sip:presence@127.0.0.1:{port}")), "the new target\n{}", s2.text());
+        assert_eq!(s2.header("Call-ID"), Some(call_id.as_str()), "{}", s2.text());
+        assert_eq!(
+            s2.tag("To"),
+            uas.messages()
+                .into_iter()
+                .find(|m| !m.received && m.first_line.starts_with("SIP/2.0 200"))
+                .unwrap()
+                .tag("To")
+        );
+        assert!(s2.cseq() > s1.cseq());
+        assert_eq!(uas.requests("SUBSCRIBE").len(), 1, "nothing more to the old target");
+    }
+}
+
+#[test]
+fn update_contact_stock() {
+    update_contact(Stock);
+}
+
+#[test]
+fn update_contact_ours() {
+    update_contact(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. db_mode 0: stop and restart.
+
+/// db_mode 0 keeps publications in memory and writes them to the pua table on the update_period
+/// timer and at shutdown; a restart reads them back. With update_period 100 the timer never ran
+/// before the graceful stop (SIGTERM), so only the shutdown write can save the publication.
+///
+/// Stock bug: the shutdown write runs in the main process, whose DB connection mod_init closed,
+/// so nothing is written; the pua table is empty and after the restart the same pua.publish is
+/// an initial PUBLISH again (no SIP-If-Match). Stock, as observed: exactly that. Ours: the row
+/// (presentity, id, etag) is in the table, and after the restart the PUBLISH carries
+/// SIP-If-Match with the old etag.
+fn restart_keeps_publications(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let mut k1 = start(pua, &[]);
+    let etag1 = publish(&k1, &uri, 3600, Some("restart"), None, Some(&pidf(&uri, "open", "before"))).etag();
+    k1.stop();
+    let rows = k1.sql("SELECT pres_uri, pres_id, etag, event FROM pua;");
+    if pua == Stock {
+        assert_eq!(rows.trim(), "", "stock bug: nothing written at shutdown");
+    } else {
+        assert_eq!(rows.trim(), format!("{uri}|restart|{etag1}|1"), "the publication is saved at shutdown");
+    }
+
+    let k2 = start_on(pua, &[], Some(k1.db.clone()));
+    let again = publish(&k2, &uri, 3600, Some("restart"), None, Some(&pidf(&uri, "closed", "after")));
+    let p = nth_publish(&uas, 2);
+    assert_publish_to(&p, &uri);
+    if pua == Stock {
+        assert!(p.header("SIP-If-Match").is_none(), "stock bug: the publication was lost\n{}", p.text());
+    } else {
+        assert_eq!(p.header("SIP-If-Match"), Some(etag1.as_str()), "restored from the table\n{}", p.text());
+    }
+    assert!(p.body.contains("<basic>closed</basic>"), "{}", p.text());
+    assert!(again.error().is_none(), "{}", again.raw);
+}
+
+#[test]
+fn restart_keeps_publications_stock() {
+    restart_keeps_publications(Stock);
+}
+
+#[test]
+fn restart_keeps_publications_ours() {
+    restart_keeps_publications(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. db_mode 2 (database only) on SQLite.
+
+/// db_mode 2 keeps everything in the pua table. A publication with an id is found again: the
+/// second pua.publish is a modify with SIP-If-Match.
+///
+/// Stock bugs, as observed: (1) with an EMPTY id (pua_rpc's ".") the stored row is never found
+/// again, so every pua.publish is an initial PUBLISH and adds a row; (2) pua.subscribe crashes
+/// the server: inserting the temporary dialog fails on SQLite ("NOT NULL constraint failed:
+/// pua.to_tag") and the process handling the 200 dies of SIGSEGV, which stops Kamailio. Ours:
+/// the empty-id publication is modified (SIP-If-Match, one row) and the SUBSCRIBE dialog is
+/// stored (watcher, Call-ID, the 200's To tag) with the server alive.
+fn db_only_mode(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let subs = subscribe_uas(&[]);
+    // Stock crashes here (below): no core file for that.
+    let mut k = start(pua, &["PUA_DB_MODE=2", "NO_CORE_DUMP"]);
+    let alice = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let carol = format!("sip:carol@127.0.0.1:{}", uas.port);
+
+    let a1 = publish(&k, &alice, 3600, Some("with-id"), None, Some(&pidf(&alice, "open", "1"))).etag();
+    publish(&k, &alice, 3600, Some("with-id"), None, Some(&pidf(&alice, "closed", "2")));
+    let p = nth_publish(&uas, 2);
+    assert_eq!(p.header("SIP-If-Match"), Some(a1.as_str()), "found by its id\n{}", p.text());
+
+    let c1 = publish(&k, &carol, 3600, None, None, Some(&pidf(&carol, "open", "3"))).etag();
+    publish(&k, &carol, 3600, None, None, Some(&pidf(&carol, "closed", "4")));
+    let p = nth_publish(&uas, 4);
+    assert_eq!(p.ruri(), carol);
+    let rows = k.sql(&format!("SELECT count(*) FROM pua WHERE pres_uri = '{carol}';"));
+    if pua == Stock {
+        assert!(p.header("SIP-If-Match").is_none(), "stock bug: the empty-id row is not found\n{}", p.text());
+        assert_eq!(rows.trim(), "2", "stock bug: a second row");
+    } else {
+        assert_eq!(p.header("SIP-If-Match"), Some(c1.as_str()), "{}", p.text());
+        assert_eq!(rows.trim(), "1");
+    }
+
+    let uri = format!("sip:alice@127.0.0.1:{}", subs.port);
+    subscribe(&k, &uri, 600);
+    let s = nth_request(&subs, "SUBSCRIBE", 1, Duration::from_secs(5));
+    assert_eq!(header_num(&s, "Expires"), 610);
+    if pua == Stock {
+        assert!(k.wait_exit(Duration::from_secs(10)), "stock bug: the server dies");
+        let log = k.log_text();
+        assert!(log.contains("exited by a signal 11"), "SIGSEGV:\n{log}");
+        assert!(log.contains("NOT NULL constraint failed: pua.to_tag"), "{log}");
+    } else {
+        subs.wait_answered(Duration::from_secs(2));
+        sleep_ms(500);
+        assert_alive(&mut k);
+        let ok = subs.messages().into_iter().find(|m| !m.received && m.first_line.starts_with("SIP/2.0 200")).unwrap();
+        let rows = k.sql(&format!("SELECT watcher_uri, call_id, to_tag FROM pua WHERE pres_uri = '{uri}';"));
+        assert_eq!(
+            rows.trim(),
+            format!("{WATCHER}|{}|{}", s.header("Call-ID").unwrap(), ok.tag("To").unwrap()),
+            "the confirmed dialog is stored"
+        );
+    }
+}
+
+#[test]
+fn db_only_mode_stock() {
+    db_only_mode(Stock);
+}
+
+#[test]
+fn db_only_mode_ours() {
+    db_only_mode(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Bad input from the presence server.
+
+/// A 200 to PUBLISH without SIP-ETag, and one with "Expires: soon": pua logs an error naming
+/// the header, stores nothing (the next PUBLISH to that presentity is initial again) and keeps
+/// serving. A NOTIFY in the SUBSCRIBE dialog with a Contact that is no URI, and one for an
+/// unknown dialog: pua_update_contact() fails (-1) or logs an error, nothing crashes, and the
+/// dialog's next refresh still goes to the old target.
+///
+/// pua.send_publish is used for the bad 200s: after a 200 without SIP-ETag stock never runs the
+/// RPC callback, so pua.publish's answer would never come.
+///
+/// Stock, as observed: "ERROR: pua [send_publish.c:328]: publ_cback_func(): no SIP-ETag header
+/// field found", nothing stored. Stock quirk (asserted as such; ours must log): "Expires: soon"
+/// is parsed by the core as 0 without complaint (parse_expires marks it invalid, value 0), so
+/// pua takes the 200 as the end of the publication: nothing stored, nothing logged (pua.publish
+/// would answer Expires 0). pua_update_contact() returns -1 for both NOTIFYs (for the garbage
+/// Contact because of the tag bug of scenario 5 already).
+fn bad_input(pua: Pua) {
+    let no_etag = publish_uas(&[("no_etag", "1")]);
+    let bad_expires = publish_uas(&[("bad_expires", "1")]);
+    let subs = subscribe_uas(&[]);
+    let mut k = start(pua, &["PUA_CHECK_REMOTE_CONTACT=0"]);
+
+    for (uas, header) in [(&no_etag, "sip-etag"), (&bad_expires, "expires")] {
+        let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+        let (errors_before, all_errors_before) = (pua_errors(&k, header), pua_errors(&k, ""));
+        send_publish(&k, &uri, 3600, Some(&pidf(&uri, "open", "bad")));
+        nth_publish(uas, 1);
+        uas.wait_answered(Duration::from_secs(2));
+        if pua == Stock && header == "expires" {
+            // Stock quirk: the core's Expires parser takes "soon" as 0 without complaint, so
+            // pua treats the 200 as an unpublish: nothing stored, nothing logged.
+            sleep_ms(500);
+            assert_eq!(pua_errors(&k, ""), all_errors_before, "stock logs nothing:\n{}", k.log_text());
+        } else {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while pua_errors(&k, header) <= errors_before {
+                assert!(Instant::now() < deadline, "no error line naming {header}:\n{}", k.log_text());
+                sleep_ms(50);
+            }
+        }
+        send_publish(&k, &uri, 3600, Some(&pidf(&uri, "open", "bad again")));
+        let p = nth_publish(uas, 2);
+        assert!(p.header("SIP-If-Match").is_none(), "nothing was stored\n{}", p.text());
+        uas.wait_answered(Duration::from_secs(2));
+        sleep_ms(SETTLE);
+        assert_alive(&mut k);
+    }
+
+    let uri = format!("sip:alice@127.0.0.1:{}", subs.port);
+    subscribe(&k, &uri, 600);
+    let s1 = nth_request(&subs, "SUBSCRIBE", 1, Duration::from_secs(5));
+    subs.wait_answered(Duration::from_secs(2));
+    sleep_ms(SETTLE);
+    let ok = subs.messages().into_iter().find(|m| !m.received && m.first_line.starts_with("SIP/2.0 200")).unwrap();
+    let call_id = s1.header("Call-ID").unwrap();
+    let notify = |call_id: &str, from_tag: &str, to_tag: &str, contact: &str| {
+        format!(
+            "NOTIFY {WATCHER} SIP/2.0\r\nVia: SIP/2.0/UDP @LOCAL@;branch=z9hG4bK-pua-{to_tag}\r\n\
+             From: <{uri}>;tag={from_tag}\r\nTo: <{WATCHER}>;tag={to_tag}\r\nCall-ID: {call_id}\r\n\
+             CSeq: 5 NOTIFY\r\nMax-Forwards: 70\r\nContact: {contact}\r\nEvent: presence\r\n\
+             Subscription-State: active;expires=600\r\nContent-Length: 0\r\n\r\n"
+        )
+    };
+    let errors_before = pua_errors(&k, "");
+    let garbage = notify(call_id, &ok.tag("To").unwrap(), &s1.tag("From").unwrap(), "this is :: not <a URI");
+    let reply = k.send_udp(garbage.as_bytes(), Duration::from_secs(5)).expect("an answer to the NOTIFY");
+    assert!(reply.starts_with("SIP/2.0 200"), "{reply}");
+    let rc = wait_update_contact(&k, call_id);
+    assert!(rc == -1 || pua_errors(&k, "") > errors_before, "rc {rc} and no error logged:\n{}", k.log_text());
+
+    let unknown = notify("no-such-dialog@127.0.0.1", "x1", "x2", &format!("<sip:presence@127.0.0.1:{}>", subs.port));
+    let reply = k.send_udp(unknown.as_bytes(), Duration::from_secs(5)).expect("an answer to the NOTIFY");
+    assert!(reply.starts_with("SIP/2.0 200"), "{reply}");
+    assert_eq!(wait_update_contact(&k, "no-such-dialog@127.0.0.1"), -1);
+    assert_alive(&mut k);
+
+    subscribe(&k, &uri, 600);
+    let s2 = nth_request(&subs, "SUBSCRIBE", 2, Duration::from_secs(5));
+    assert_eq!(s2.header("Call-ID"), Some(call_id), "the refresh still reaches the old target\n{}", s2.text());
+    assert_eq!(s2.ruri(), format!("sip:presence@127.0.0.1:{}", subs.port), "{}", s2.text());
+    assert_alive(&mut k);
+}
+
+/// How many ERROR/WARNING lines from pua mention `word` (case-insensitive; "" = any).
+fn pua_errors(k: &Kamailio, word: &str) -> usize {
+    k.log_text()
+        .lines()
+        .filter(|l| (l.contains("ERROR: pua") || l.contains("WARNING: pua")) && l.to_ascii_lowercase().contains(word))
+        .count()
+}
+
+#[test]
+fn bad_input_stock() {
+    bad_input(Stock);
+}
+
+#[test]
+fn bad_input_ours() {
+    bad_input(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. pua.cleanup.
+
+/// pua.cleanup runs the expiry/refresh pass once. With update_period 0 (no timers) a
+/// publication is deleted by it once its expiry is more than 10 s past and it is not to be
+/// refreshed (the wanted lifetime is not longer than what was granted); a publication granted
+/// less than it wants is refreshed instead; one that has not expired is left alone.
+///
+/// alice (wants 1 s, granted 1 s) and alice2 (same) expire; after 12 s alice2 is still there (a
+/// modify with its etag goes out with SIP-If-Match) — expired records wait for the pass; then
+/// pua.cleanup deletes alice (its etag becomes "Wrong ETag"), refreshes bob (wants 3600, granted
+/// 1: PUBLISH with SIP-If-Match, no body) and leaves carol (granted 3600 by another server:
+/// nothing sent, still modifiable).
+///
+/// Stock, as observed: exactly that.
+fn cleanup_removes_expired(pua: Pua) {
+    let short = publish_uas(&[("grant", "1")]);
+    let long = publish_uas(&[]);
+    let k = start(pua, &["PUA_UPDATE_PERIOD=0"]);
+    let alice = format!("sip:alice@127.0.0.1:{}", short.port);
+    let alice2 = format!("sip:alice2@127.0.0.1:{}", short.port);
+    let bob = format!("sip:bob@127.0.0.1:{}", short.port);
+    let carol = format!("sip:carol@127.0.0.1:{}", long.port);
+
+    let a = publish(&k, &alice, 1, None, None, Some(&pidf(&alice, "open", "a"))).etag();
+    let a2 = publish(&k, &alice2, 1, None, None, Some(&pidf(&alice2, "open", "a2"))).etag();
+    let b = publish(&k, &bob, 3600, None, None, Some(&pidf(&bob, "open", "b"))).etag();
+    let c = publish(&k, &carol, 3600, None, None, Some(&pidf(&carol, "open", "c"))).etag();
+    assert_eq!(header_num(&nth_publish(&short, 1), "Expires"), 2);
+    std::thread::sleep(Duration::from_millis(12_500));
+    assert_eq!(short.requests("PUBLISH").len(), 3, "no timers with update_period 0\n{}", short.trace_text());
+
+    let m = publish(&k, &alice2, 1, None, Some(&a2), Some(&pidf(&alice2, "closed", "a2")));
+    assert!(m.error().is_none(), "an expired publication stays until the pass runs: {}", m.raw);
+    assert_eq!(nth_publish(&short, 4).header("SIP-If-Match"), Some(a2.as_str()));
+
+    cleanup(&k);
+    let r = nth_publish(&short, 5);
+    assert_eq!(r.ruri(), bob, "only bob is refreshed\n{}", short.trace_text());
+    assert_eq!(r.header("SIP-If-Match"), Some(b.as_str()), "{}", r.text());
+    assert_no_body(&r);
+    short.wait_answered(Duration::from_secs(2));
+    sleep_ms(500);
+    assert_eq!(short.requests("PUBLISH").len(), 5, "{}", short.trace_text());
+    assert_eq!(long.requests("PUBLISH").len(), 1, "carol is left alone\n{}", long.trace_text());
+
+    let gone = publish(&k, &alice, 3600, None, Some(&a), Some(&pidf(&alice, "open", "again")));
+    assert_eq!(gone.error().as_deref(), Some("Wrong ETag"), "alice was deleted: {}", gone.raw);
+    let kept = publish(&k, &carol, 3600, None, Some(&c), Some(&pidf(&carol, "closed", "c")));
+    assert!(kept.error().is_none(), "{}", kept.raw);
+    assert_eq!(nth_publish(&long, 2).header("SIP-If-Match"), Some(c.as_str()));
+}
+
+#[test]
+fn cleanup_removes_expired_stock() {
+    cleanup_removes_expired(Stock);
+}
+
+#[test]
+fn cleanup_removes_expired_ours() {
+    cleanup_removes_expired(Ours);
+}
