@@ -832,3 +832,80 @@ fn cleanup_removes_expired_stock() {
 fn cleanup_removes_expired_ours() {
     cleanup_removes_expired(Ours);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 10. The outbound proxy given with a publication.
+
+/// A publication sent through the outbound proxy its consumer named (pua_rpc's outbound_proxy
+/// parameter) is refreshed through that proxy too. Stock bug: the refresh goes to the module's
+/// `outbound_proxy` (none here), i.e. straight to the presentity's host, and the proxy never
+/// sees it. The presentity's own host:port has nothing listening.
+fn refresh_keeps_outbound_proxy(pua: Pua) {
+    let proxy = publish_uas(&[("grant", "1")]);
+    let k = start(pua, &["PUA_UPDATE_PERIOD=0"]);
+    let uri = format!("sip:alice@127.0.0.1:{}", harness::free_port());
+    let mut params = publish_params(&uri, 3600, Some("obp"), None, Some(&pidf(&uri, "open", "via proxy")));
+    params[6] = json_str(&format!("sip:127.0.0.1:{}", proxy.port));
+    let raw = k.jsonrpc("pua.publish", &params, RPC_WAIT).expect("pua.publish answers");
+    let first = Published { raw };
+    assert_eq!(first.expires(), 1);
+    let p1 = nth_publish(&proxy, 1);
+    assert_publish_to(&p1, &uri);
+
+    // The grant has run out: the cleanup pass refreshes the publication.
+    sleep_ms(2000);
+    cleanup(&k);
+    let refreshes = proxy.wait_requests("PUBLISH", 2, Duration::from_secs(4));
+    if pua == Stock {
+        assert_eq!(refreshes.len(), 1, "stock bug: the refresh bypasses the proxy\n{}", proxy.trace_text());
+    } else {
+        assert_eq!(refreshes.len(), 2, "the refresh goes through the proxy\n{}", proxy.trace_text());
+        let r = &refreshes[1];
+        assert_publish_to(r, &uri);
+        assert_eq!(r.header("SIP-If-Match"), Some(first.etag().as_str()), "{}", r.text());
+        assert_no_body(r);
+    }
+}
+
+#[test]
+fn refresh_keeps_outbound_proxy_stock() {
+    refresh_keeps_outbound_proxy(Stock);
+}
+
+#[test]
+fn refresh_keeps_outbound_proxy_ours() {
+    refresh_keeps_outbound_proxy(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 11. db_mode 0: the timer writes every record to the table.
+
+/// The timer writes the records to the `pua` table while the server runs (update_period 10),
+/// publications with an empty id included. (pua_rpc gives an empty id as a zero-length
+/// string, which stock writes fine; the NULL `pres_id` of stock comes from consumers that
+/// leave the id unset.)
+fn timer_writes_the_table(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let k = start(pua, &["PUA_UPDATE_PERIOD=10"]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let other = format!("sip:carol@127.0.0.1:{}", uas.port);
+    publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "no id")));
+    publish(&k, &other, 3600, Some("with-id"), None, Some(&pidf(&other, "open", "id")));
+    let rows = || k.sql("SELECT pres_uri || '|' || pres_id FROM pua ORDER BY pres_uri;");
+    let deadline = Instant::now() + Duration::from_secs(14);
+    let want = format!("{uri}|\n{other}|with-id\n");
+    while rows() != want && Instant::now() < deadline {
+        sleep_ms(500);
+    }
+    assert_eq!(rows(), want, "{}", k.log_text());
+}
+
+#[test]
+fn timer_writes_the_table_stock() {
+    timer_writes_the_table(Stock);
+}
+
+#[test]
+fn timer_writes_the_table_ours() {
+    timer_writes_the_table(Ours);
+}
