@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod postgres;
+pub mod pua;
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
