@@ -393,7 +393,7 @@ fn on_subscribe_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
     }
     if code >= 300 {
         drop_dialog();
-        if !p.initial && p.from_consumer {
+        if !p.initial {
             resubscribe(&p);
         }
         run_callbacks(&p, b"", Some(reply));
@@ -444,7 +444,8 @@ fn on_subscribe_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
     run_callbacks(&p, b"", Some(reply));
 }
 
-/// A dialog the server ended: start a new one while the consumer wants it.
+/// A dialog the server ended (an error reply to a refresh, ours or a consumer's): start a new
+/// one, to the last remote target, while the consumer wants it.
 fn resubscribe(p: &Pending) {
     let expires = remaining(p.rec.desired_expires);
     if expires == 0 {
@@ -456,7 +457,7 @@ fn resubscribe(p: &Pending) {
         pres_uri: r.pres_uri.clone(),
         watcher_uri: r.watcher_uri.clone(),
         contact: r.contact.clone(),
-        remote_target: None,
+        remote_target: (!r.remote_contact.is_empty()).then(|| r.remote_contact.clone()),
         outbound_proxy: (!r.outbound_proxy.is_empty()).then(|| r.outbound_proxy.clone()),
         event: r.event,
         extra_headers: (!r.extra_headers.is_empty()).then(|| r.extra_headers.clone()),
