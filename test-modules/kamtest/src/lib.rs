@@ -2,10 +2,13 @@
 //! function exercises one part of the foundation inside a real, multi-process Kamailio.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use kamailio::db::{eq, module_db, Locking};
 use kamailio::log::Level;
 use kamailio::mem::{pkg_str_dup, shm_box, Pkg, Shm, ShmGlobal, ShmVec};
+use kamailio::pua::{event, source, Publication, PuaApi};
+use kamailio::pua_api::Hentity;
 use kamailio::sl::SlApi;
 use kamailio::tm::{Request, TmApi};
 use kamailio::{lm_dbg, lm_err, lm_info, lm_notice, lm_warn, module, timer, CfgParam, Error, IntParam, ParamValue, PvValue, Rank, Rpc, ShmMutex, SipMsg, StrParam, Value};
@@ -44,6 +47,10 @@ static DB_TABLE: StrParam = StrParam::new("kamtest");
 /// The version the table must have in the `version` table.
 static DB_TABLE_VERSION: IntParam = IntParam::new(1);
 
+/// The PUBLISH runs driven through pua (ci/bench-pua.sh), when pua is loaded.
+static PUA_RUN: ShmGlobal<PuaRun> = ShmGlobal::new();
+static PUA: std::sync::OnceLock<PuaApi> = std::sync::OnceLock::new();
+
 static SL: std::sync::OnceLock<SlApi> = std::sync::OnceLock::new();
 static TM: std::sync::OnceLock<TmApi> = std::sync::OnceLock::new();
 
@@ -75,6 +82,7 @@ module! {
         "kt_add" => kt_add [2, Igp, ANY_ROUTE],
         "kt_note" => kt_note [0, None, REQUEST_ROUTE],
         "kt_send" => kt_send [0, None, REQUEST_ROUTE],
+        "kt_pua_publish" => kt_pua_publish [2, Spve, ANY_ROUTE],
     },
     rpc: {
         "kamtest.counter" => rpc_counter, "Counter total and the number of processes that counted",
@@ -87,6 +95,8 @@ module! {
         "kamtest.pkg" => rpc_pkg, "Sum 0..n in a pkg-allocated vector",
         "kamtest.log" => rpc_log, "Log a line at a level (err, warn, notice, info, dbg)",
         "kamtest.tm" => rpc_tm, "Requests sent through tm: completions and last status",
+        "kamtest.pua_run" => rpc_pua_run, "Start a run of PUBLISHes through pua: mode port first distinct count window expires",
+        "kamtest.pua_stats" => rpc_pua_stats, "The PUBLISH run's progress and timing",
     },
     pvs: {
         "kt" => pv_kt, pv_kt_set;
@@ -122,6 +132,13 @@ fn mod_init() -> Result<(), Error> {
     TM_REPORT.set(shm_box(ShmMutex::new(TmReport { completed: 0, last_code: 0 })).ok_or("out of shared memory")?);
     let _ = SL.set(SlApi::bind()?);
     let _ = TM.set(TmApi::bind()?);
+    // pua is optional: only the PUBLISH benchmark loads it (before this module).
+    if let Some(pua) = PuaApi::bind() {
+        pua.register_callback(source::UL_PUBLISH, on_pua_reply)?;
+        PUA_RUN.set(shm_box(PuaRun::default()).ok_or("out of shared memory")?);
+        let _ = PUA.set(pua);
+        lm_info!("kamtest: pua is bound");
+    }
 
     let url = DB_URL.get();
     // (The KEMI test config runs without a database.)
@@ -444,5 +461,233 @@ fn rpc_tm(rpc: &mut Rpc) {
 fn rpc_labels(rpc: &mut Rpc) {
     for l in LABELS.with(|l| l.borrow().clone()) {
         rpc.add_str(&l);
+    }
+}
+
+/// A run of PUBLISHes through pua, driven by pua's own completion callbacks: `window` chains,
+/// each starting its next operation when the previous one's PUBLISH is answered, so at most
+/// `window` are in flight. Operation `i` publishes `sip:pua<first + i % distinct>@127.0.0.1:<port>`
+/// (a new presentity, or a modify with SIP-If-Match when it is published already); in cycle
+/// mode it then removes it again (Expires: 0) before the operation counts as done.
+#[repr(C)]
+#[derive(Default)]
+struct PuaRun {
+    /// Tags callbacks with the run they belong to (late replies of an old run are ignored).
+    generation: AtomicU32,
+    /// 1: publish; 2: cycle (publish, then unpublish).
+    mode: AtomicU32,
+    port: AtomicU32,
+    first: AtomicU32,
+    distinct: AtomicU32,
+    count: AtomicU32,
+    expires: AtomicI32,
+    /// The next operation to start.
+    next: AtomicU32,
+    /// Operations finished (answered or failed).
+    done: AtomicU32,
+    /// PUBLISHes answered 2xx.
+    ok: AtomicU32,
+    /// PUBLISHes answered otherwise, not answered, or refused by pua.
+    failed: AtomicU32,
+    /// The last failure's code (reply status, 0: no reply, or pua's negative code).
+    last_failure: AtomicI32,
+    start_us: AtomicU64,
+    last_us: AtomicU64,
+    /// kt_pua_publish's single PUBLISHes answered 2xx / otherwise.
+    single_ok: AtomicU32,
+    single_failed: AtomicU32,
+}
+
+const MODE_PUBLISH: u32 = 1;
+const MODE_CYCLE: u32 = 2;
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as u64).unwrap_or(0)
+}
+
+/// A small PIDF document for `uri`.
+fn pidf(uri: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(256);
+    b.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"");
+    b.extend_from_slice(uri);
+    b.extend_from_slice(b"\"><tuple id=\"kt1\"><status><basic>open</basic></status><note>benchmark</note></tuple></presence>\n");
+    b
+}
+
+/// cb_param: run generation, operation index and phase (0 publish, 1 unpublish); never 0.
+fn tag(generation: u32, index: u32, phase: u32) -> usize {
+    ((generation as usize) << 33) | ((index as usize) << 1) | phase as usize
+}
+
+fn untag(t: usize) -> (u32, u32, u32) {
+    ((t >> 33) as u32, ((t >> 1) & 0xffff_ffff) as u32, (t & 1) as u32)
+}
+
+/// Sends the PUBLISH (phase 0) or the removal (phase 1) of operation `index`.
+fn pua_send(run: &PuaRun, generation: u32, index: u32, phase: u32) -> Result<(), String> {
+    let pua = PUA.get().ok_or("pua is not bound")?;
+    let n = run.first.load(Ordering::Relaxed) as u64 + (index % run.distinct.load(Ordering::Relaxed).max(1)) as u64;
+    let uri = format!("sip:pua{n}@127.0.0.1:{}", run.port.load(Ordering::Relaxed)).into_bytes();
+    let body = pidf(&uri);
+    let p = Publication {
+        pres_uri: &uri,
+        body: (phase == 0).then_some(&body[..]),
+        expires: if phase == 0 { run.expires.load(Ordering::Relaxed) } else { 0 },
+        source_flag: source::UL_PUBLISH,
+        event: event::PRESENCE,
+        content_type: b"application/pidf+xml",
+        cb_param: tag(generation, index, phase),
+        ..Default::default()
+    };
+    pua.send_publish(&p).map_err(|e| {
+        let code = match e {
+            kamailio::pua::PublishError::NoBody => -10,
+            kamailio::pua::PublishError::WrongEtag => 418,
+            kamailio::pua::PublishError::Failed(rc) => rc,
+        };
+        run.last_failure.store(code, Ordering::Relaxed);
+        format!("{} for {}", e, String::from_utf8_lossy(&uri))
+    })
+}
+
+/// Starts the next operations of the run until one is in flight (or none is left).
+fn pua_start_next(run: &PuaRun, generation: u32) {
+    let count = run.count.load(Ordering::Relaxed);
+    loop {
+        let i = run.next.fetch_add(1, Ordering::Relaxed);
+        if i >= count {
+            return;
+        }
+        match pua_send(run, generation, i, 0) {
+            Ok(()) => return,
+            Err(e) => {
+                lm_err!("pua run: {e}");
+                run.failed.fetch_add(1, Ordering::Relaxed);
+                pua_finish(run);
+            }
+        }
+    }
+}
+
+fn pua_finish(run: &PuaRun) {
+    run.done.fetch_add(1, Ordering::Relaxed);
+    run.last_us.fetch_max(now_us(), Ordering::Relaxed);
+}
+
+/// pua's callback for UL_PUBLISH requests: counts, then continues the chain.
+fn on_pua_reply(h: &Hentity, reply: Option<&mut SipMsg>) {
+    let Some(run) = PUA_RUN.get() else { return };
+    let code = reply.and_then(|m| m.status()).map_or(0, |c| c as i32);
+    let ok = (200..300).contains(&code);
+    if h.cb_param == 0 {
+        let c = if ok { &run.single_ok } else { &run.single_failed };
+        c.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let (generation, index, phase) = untag(h.cb_param);
+    if generation != run.generation.load(Ordering::Relaxed) {
+        return;
+    }
+    if ok {
+        run.ok.fetch_add(1, Ordering::Relaxed);
+    } else {
+        run.failed.fetch_add(1, Ordering::Relaxed);
+        run.last_failure.store(code, Ordering::Relaxed);
+    }
+    if ok && phase == 0 && run.mode.load(Ordering::Relaxed) == MODE_CYCLE {
+        match pua_send(run, generation, index, 1) {
+            Ok(()) => return,
+            Err(e) => {
+                lm_err!("pua run: removal: {e}");
+                run.failed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    pua_finish(run);
+    pua_start_next(run, generation);
+}
+
+/// `kamtest.pua_run mode port first distinct count window expires`: starts a run (mode 1
+/// publish, 2 publish+unpublish cycles); answers the run's generation.
+fn rpc_pua_run(rpc: &mut Rpc) {
+    let Some(run) = PUA_RUN.get() else { return rpc.fault(500, "pua is not loaded") };
+    let mut args = [0i32; 7];
+    for a in args.iter_mut() {
+        match rpc.scan_int() {
+            Some(v) => *a = v,
+            None => return rpc.fault(400, "mode port first distinct count window expires are required"),
+        }
+    }
+    let [mode, port, first, distinct, count, window, expires] = args;
+    if ![MODE_PUBLISH, MODE_CYCLE].contains(&(mode as u32)) || port <= 0 || first < 0 || distinct <= 0 || count < 0 || window <= 0 {
+        return rpc.fault(400, "mode 1 or 2; port, distinct and window positive; first and count not negative");
+    }
+    let done = run.done.load(Ordering::Relaxed);
+    if done < run.count.load(Ordering::Relaxed) {
+        return rpc.fault(409, &format!("a run is still going ({done} of {} done)", run.count.load(Ordering::Relaxed)));
+    }
+    let generation = run.generation.load(Ordering::Relaxed).wrapping_add(1).max(1);
+    run.mode.store(mode as u32, Ordering::Relaxed);
+    run.port.store(port as u32, Ordering::Relaxed);
+    run.first.store(first as u32, Ordering::Relaxed);
+    run.distinct.store(distinct as u32, Ordering::Relaxed);
+    run.expires.store(expires, Ordering::Relaxed);
+    run.next.store(0, Ordering::Relaxed);
+    run.done.store(0, Ordering::Relaxed);
+    run.ok.store(0, Ordering::Relaxed);
+    run.failed.store(0, Ordering::Relaxed);
+    run.last_failure.store(0, Ordering::Relaxed);
+    let t = now_us();
+    run.start_us.store(t, Ordering::Relaxed);
+    run.last_us.store(t, Ordering::Relaxed);
+    run.count.store(count as u32, Ordering::Relaxed);
+    run.generation.store(generation, Ordering::SeqCst);
+    for _ in 0..window.min(count.max(0)) {
+        pua_start_next(run, generation);
+    }
+    rpc.add_int(generation as i32);
+}
+
+/// `kamtest.pua_stats`: count, done, ok, failed, last_failure, elapsed_us (start to the last
+/// completion), single_ok, single_failed.
+fn rpc_pua_stats(rpc: &mut Rpc) {
+    let Some(run) = PUA_RUN.get() else { return rpc.fault(500, "pua is not loaded") };
+    let elapsed = run.last_us.load(Ordering::Relaxed).saturating_sub(run.start_us.load(Ordering::Relaxed));
+    if let Some(mut s) = rpc.add_struct() {
+        s.add_int("count", run.count.load(Ordering::Relaxed) as i32);
+        s.add_int("done", run.done.load(Ordering::Relaxed) as i32);
+        s.add_int("ok", run.ok.load(Ordering::Relaxed) as i32);
+        s.add_int("failed", run.failed.load(Ordering::Relaxed) as i32);
+        s.add_int("last_failure", run.last_failure.load(Ordering::Relaxed));
+        s.add_int("elapsed_us", elapsed.min(i32::MAX as u64) as i32);
+        s.add_int("single_ok", run.single_ok.load(Ordering::Relaxed) as i32);
+        s.add_int("single_failed", run.single_failed.load(Ordering::Relaxed) as i32);
+    }
+}
+
+/// `kt_pua_publish(uri, expires)`: one PUBLISH of a small PIDF document through pua (event
+/// presence, source UL_PUBLISH; expires 0 removes the publication).
+fn kt_pua_publish(msg: &mut SipMsg, p: &[CfgParam]) -> i32 {
+    let (Some(uri), Some(expires)) = (p[0].bytes(msg), p[1].int(msg)) else { return -1 };
+    let Some(pua) = PUA.get() else {
+        lm_err!("kt_pua_publish: pua is not loaded");
+        return -1;
+    };
+    let body = pidf(&uri);
+    let publ = Publication {
+        pres_uri: &uri,
+        body: (expires != 0).then_some(&body[..]),
+        expires,
+        source_flag: source::UL_PUBLISH,
+        event: event::PRESENCE,
+        content_type: b"application/pidf+xml",
+        ..Default::default()
+    };
+    match pua.send_publish(&publ) {
+        Ok(()) => 1,
+        Err(e) => {
+            lm_err!("kt_pua_publish: {e}");
+            -1
+        }
     }
 }
