@@ -164,7 +164,9 @@ fn mod_init() -> Result<(), Error> {
         }
         lm_info!("{n} records loaded from the {table} table");
     }
-    events::register_builtin(DLGINFO_INCREASE_VERSION.get() != 0, REGINFO_INCREASE_VERSION.get() != 0);
+    // Stock numbers reg bodies on dlginfo_increase_version: configurations relying on that keep it.
+    let dlginfo = DLGINFO_INCREASE_VERSION.get() != 0;
+    events::register_builtin(dlginfo, REGINFO_INCREASE_VERSION.get() != 0 || dlginfo);
 
     if period > 0 {
         timer::register(|_| sweep(), (period - 5) as u32)?;
