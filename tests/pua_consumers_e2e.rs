@@ -24,23 +24,9 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use harness::{parse_sipp_trace, scratch_dir, target_dir, Kamailio, Setup, SipMsg, SippServer};
+use harness::{parse_sipp_trace, scratch_dir, Kamailio, Setup, SipMsg, SippServer};
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Pua {
-    Stock,
-    Ours,
-}
-use Pua::{Ours, Stock};
-
-/// TEMPORARY, as in pua_e2e.rs: the ours half runs only when target/<profile>/libpua.so exists.
-fn ours_built() -> bool {
-    let so = target_dir().join("libpua.so");
-    if !so.is_file() {
-        eprintln!("skipped: {} is not built yet", so.display());
-    }
-    so.is_file()
-}
+use harness::pua::{Ours, Pua, Stock};
 
 const CFG: &str = "pua-consumers.cfg";
 const WAIT: Duration = Duration::from_secs(10);
@@ -360,9 +346,6 @@ fn usrloc_stock() {
 
 #[test]
 fn usrloc_ours() {
-    if !ours_built() {
-        return;
-    }
     usrloc(Ours);
 }
 
@@ -469,9 +452,6 @@ fn dialoginfo_stock() {
 
 #[test]
 fn dialoginfo_ours() {
-    if !ours_built() {
-        return;
-    }
     dialoginfo(Ours, false);
 }
 
@@ -482,9 +462,6 @@ fn dialoginfo_increase_version_stock() {
 
 #[test]
 fn dialoginfo_increase_version_ours() {
-    if !ours_built() {
-        return;
-    }
     dialoginfo(Ours, true);
 }
 
@@ -565,9 +542,6 @@ fn reginfo_stock() {
 
 #[test]
 fn reginfo_ours() {
-    if !ours_built() {
-        return;
-    }
     reginfo(Ours, VersionFlag::Reginfo);
 }
 
@@ -578,9 +552,6 @@ fn reginfo_dlginfo_flag_stock() {
 
 #[test]
 fn reginfo_dlginfo_flag_ours() {
-    if !ours_built() {
-        return;
-    }
     reginfo(Ours, VersionFlag::Dlginfo);
 }
 
@@ -704,9 +675,6 @@ fn bla_stock() {
 
 #[test]
 fn bla_ours() {
-    if !ours_built() {
-        return;
-    }
     bla(Ours);
 }
 
@@ -910,9 +878,6 @@ fn rls_stock() {
 
 #[test]
 fn rls_ours() {
-    if !ours_built() {
-        return;
-    }
     rls(Ours);
 }
 
@@ -947,8 +912,43 @@ fn xcapdiff_stock() {
 
 #[test]
 fn xcapdiff_ours() {
-    if !ours_built() {
-        return;
-    }
     xcapdiff(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. A 412 to a consumer's modify.
+
+/// The presence server has lost every publication (it answers 412 to any SIP-If-Match):
+/// each of pua_dialoginfo's modifies is answered by pua with a new initial PUBLISH of the same
+/// body (no SIP-If-Match), as stock does for consumers other than pua_rpc.
+fn dialoginfo_after_412(pua: Pua) {
+    let pres = SippServer::start("pua-publish-uas.xml", &["-set", "refuse_if_match", "1"]);
+    let callee = SippServer::start("pua-consumer-callee.xml", &[]);
+    let k = start(pua, &["WITH_PUA_DIALOGINFO"], pres.port, "", None);
+    sipp_traced(&k, "pua-consumer-caller.xml", &["-key", "callee_port", &callee.port.to_string()]);
+    // 7 PUBLISHes, 5 of them modifies, each followed by its new initial one.
+    let all = pres.wait_requests("PUBLISH", 12, WAIT);
+    pres.wait_answered(WAIT);
+    assert_eq!(all.len(), 12, "{}", pres.trace_text());
+    for (i, m) in all.iter().enumerate().filter(|(_, m)| m.header("SIP-If-Match").is_some()) {
+        let party = m.ruri();
+        let again = all[i + 1..]
+            .iter()
+            .find(|n| n.ruri() == party)
+            .unwrap_or_else(|| panic!("no PUBLISH after the 412 to\n{}\n{}", m.text(), pres.trace_text()));
+        assert!(again.header("SIP-If-Match").is_none(), "a new initial PUBLISH\n{}", again.text());
+        assert_eq!(dialog_state(again), dialog_state(m), "the same body again\n{}", again.text());
+        assert_eq!(again.body, m.body, "the same body again");
+    }
+    finish(k);
+}
+
+#[test]
+fn dialoginfo_after_412_stock() {
+    dialoginfo_after_412(Stock);
+}
+
+#[test]
+fn dialoginfo_after_412_ours() {
+    dialoginfo_after_412(Ours);
 }
