@@ -952,3 +952,43 @@ fn dialoginfo_after_412_stock() {
 fn dialoginfo_after_412_ours() {
     dialoginfo_after_412(Ours);
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. Records without an id reach the table (db_mode 0).
+
+/// pua_bla publishes without an id (its publ_info_t id is left NULL). The timer writes the
+/// records to the `pua` table (update_period 10): the publication and the subscription dialog.
+/// Stock bug: pua_bla's SUBSCRIBE has no id either; its dialog's NULL id is written as a NULL
+/// `pres_id`, which the NOT NULL column refuses: the dialog never reaches the table (every
+/// write fails on it again), only the publication.
+fn bla_records_reach_the_table(pua: Pua) {
+    let pres = SippServer::start("pua-consumer-publish-uas.xml", &[]);
+    let phone = SippServer::start("pua-consumer-subscribe-uas.xml", &[]);
+    let k = start(pua, &["WITH_PUA_BLA", "PUA_UPDATE_PERIOD=10"], pres.port, "", None);
+    let contact = format!("sip:alice@127.0.0.1:{}", phone.port);
+    register(&k, "alice", &call_id("bla-db"), 1, &contact, 600);
+    nth_request(&pres, "PUBLISH", 1);
+    pres.wait_answered(WAIT);
+    let rows = || k.sql("SELECT event || '|' || pres_id || '|' || (watcher_uri <> '') FROM pua ORDER BY watcher_uri;");
+    let want = "4||0\n4||1\n";
+    let deadline = std::time::Instant::now() + Duration::from_secs(24);
+    while rows() != want && std::time::Instant::now() < deadline {
+        sleep_ms(500);
+    }
+    if pua == Stock {
+        assert_eq!(rows(), "4||0\n", "stock bug: the dialog is missing\n{}", k.log_text());
+        assert!(k.log_text().contains("NOT NULL constraint failed: pua.pres_id"), "{}", k.log_text());
+    } else {
+        assert_eq!(rows(), want, "the publication and the dialog\n{}", k.log_text());
+    }
+}
+
+#[test]
+fn bla_records_reach_the_table_stock() {
+    bla_records_reach_the_table(Stock);
+}
+
+#[test]
+fn bla_records_reach_the_table_ours() {
+    bla_records_reach_the_table(Ours);
+}
