@@ -694,7 +694,7 @@ fn timer_writes_the_table(pua: Pua) {
     publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "no id")));
     publish(&k, &other, 3600, Some("with-id"), None, Some(&pidf(&other, "open", "id")));
     let rows = || k.sql("SELECT pres_uri || '|' || pres_id FROM pua ORDER BY pres_uri;");
-    let deadline = Instant::now() + Duration::from_secs(14);
+    let deadline = Instant::now() + Duration::from_secs(24);
     let want = format!("{uri}|\n{other}|with-id\n");
     while rows() != want && Instant::now() < deadline {
         sleep_ms(500);
