@@ -174,7 +174,7 @@ pub(crate) fn insert_record(c: &mut DbConn, r: &Record) -> DbResult<()> {
 
 /// A row as selected with [`COLS`]: its primary key (as the driver gave it, to be passed back
 /// in `WHERE id = ...`) and its record.
-type Row = (Value, Record);
+pub(crate) type Row = (Value, Record);
 
 fn decode(rows: Vec<Vec<Value>>) -> Vec<Row> {
     rows.into_iter()
@@ -186,11 +186,11 @@ fn decode(rows: Vec<Vec<Value>>) -> Vec<Row> {
 }
 
 /// Selects the rows (oldest first, as the memory store finds the first one inserted).
-fn select(c: &mut DbConn, conds: &[Cond]) -> DbResult<Vec<Row>> {
+pub(crate) fn select(c: &mut DbConn, conds: &[Cond]) -> DbResult<Vec<Row>> {
     Ok(decode(c.query(conds, &COLS, Some("id"))?))
 }
 
-fn by_id(id: &Value) -> [Cond<'static>; 1] {
+pub(crate) fn by_id(id: &Value) -> [Cond<'static>; 1] {
     [eq("id", id.clone())]
 }
 

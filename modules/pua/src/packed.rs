@@ -76,6 +76,29 @@ impl<A: Allocator> Packed<A> {
         Ok(Packed { event: r.event, flag: r.flag, expires: r.expires, desired_expires: r.desired_expires, version: r.version, cseq: r.cseq, ends, buf })
     }
 
+    /// Replaces the string fields given, reusing the buffer when the new strings fit in it
+    /// (a refresh changes only the etag, usually of the same length: no allocation then).
+    pub fn set(&mut self, changes: &[(F, &[u8])]) -> Result<(), AllocError> {
+        let value = |f: F| changes.iter().rev().find(|(c, _)| *c == f).map(|(_, v)| *v);
+        let all = [
+            F::Id, F::PresUri, F::Etag, F::TupleId, F::OutboundProxy, F::ExtraHeaders, F::ContentType, F::WatcherUri, F::CallId, F::ToTag,
+            F::FromTag, F::RecordRoute, F::Contact, F::RemoteContact,
+        ];
+        let mut next = Vec::with_capacity(self.buf.len());
+        let mut ends = [0u32; N];
+        for (i, f) in all.iter().enumerate() {
+            next.extend_from_slice(value(*f).unwrap_or_else(|| self.get(*f)));
+            ends[i] = u32::try_from(next.len()).map_err(|_| AllocError)?;
+        }
+        if next.len() > self.buf.capacity() {
+            self.buf.try_reserve_exact(next.len() - self.buf.len()).map_err(|_| AllocError)?;
+        }
+        self.buf.clear();
+        self.buf.extend_from_slice(&next);
+        self.ends = ends;
+        Ok(())
+    }
+
     /// One string field.
     pub fn get(&self, f: F) -> &[u8] {
         let i = f as usize;
@@ -184,6 +207,15 @@ mod tests {
         assert_eq!(p.get(F::Id), b"id");
         assert_eq!(p.get(F::RemoteContact), b"sip:rc");
         assert!(p.is_subscription());
+        let mut p = p;
+        p.set(&[(F::Etag, b"f"), (F::RemoteContact, b"sip:longer-contact")]).unwrap();
+        let mut want = r.clone();
+        want.etag = b"f".to_vec();
+        want.remote_contact = b"sip:longer-contact".to_vec();
+        assert_eq!(p.unpack(), want);
+        p.set(&[(F::RemoteContact, b"")]).unwrap();
+        want.remote_contact.clear();
+        assert_eq!(p.unpack(), want);
         let empty = Packed::pack(&Record::default(), Global).unwrap();
         assert_eq!(empty.unpack(), Record::default());
     }

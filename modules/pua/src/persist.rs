@@ -6,9 +6,12 @@
 //! Both functions work on this process's connection, or on one opened for the call where the
 //! process has none (mod_init, destroy in the main process).
 
-use kamailio::db::{module_db, DbConn, DbResult, Locking};
+use std::collections::HashMap;
 
-use crate::db_store::{from_row, insert_record, store_err, DATA_COLS};
+use kamailio::db::{module_db, DbConn, DbResult, Locking};
+use kamailio::Value;
+
+use crate::db_store::{by_id, from_row, insert_record, select, store_err, Row, DATA_COLS};
 use crate::record::Record;
 use crate::store::StoreError;
 
@@ -38,22 +41,48 @@ pub fn to_save(records: &[Record], now: u32) -> impl Iterator<Item = &Record> {
     records.iter().filter(move |r| is_live(r, now))
 }
 
-/// Makes `table` hold exactly the records of `records` that have not ended at `now`: every
-/// row is deleted and one row is inserted per live record, in one transaction where the driver
-/// has them (then a failure leaves the table as it was; without transactions, as db_sqlite,
-/// the rows written before the failure stay). No lock is taken: no one else writes this
-/// instance's table. Returns how many rows were written.
-pub fn save(table: &str, records: &[Record], now: u32) -> Result<usize, StoreError> {
-    module_db::with_or_open(|c: &mut DbConn| -> DbResult<usize> {
+/// A record as its row reads back: the table has no columns for the content type and the
+/// outbound proxy.
+fn as_stored(r: &Record) -> Record {
+    Record { content_type: Vec::new(), outbound_proxy: Vec::new(), ..r.clone() }
+}
+
+/// What makes the table hold exactly `live`: the ids of the rows to delete (rows no record
+/// matches) and the records to insert (records no row matches). Rows equal to a record stay.
+pub fn plan_save<'a>(rows: Vec<Row>, live: impl Iterator<Item = &'a Record>) -> (Vec<Value>, Vec<&'a Record>) {
+    let mut wanted: HashMap<Record, Vec<&Record>> = HashMap::new();
+    for r in live {
+        wanted.entry(as_stored(r)).or_default().push(r);
+    }
+    let mut delete = Vec::new();
+    for (id, row) in rows {
+        match wanted.get_mut(&row).and_then(Vec::pop) {
+            Some(_) => {}
+            None => delete.push(id),
+        }
+    }
+    let insert = wanted.into_values().flatten().collect();
+    (delete, insert)
+}
+
+/// Makes `table` hold exactly the records of `records` that have not ended at `now`, writing
+/// only the difference: rows that match no record are deleted, records that match no row are
+/// inserted (in one transaction where the driver has them). A save that is cut short (a stop
+/// that is killed) leaves the rows it has not reached as they were. No lock is taken: no one
+/// else writes this instance's table. Returns how many rows were deleted and inserted.
+pub fn save(table: &str, records: &[Record], now: u32) -> Result<(usize, usize), StoreError> {
+    module_db::with_or_open(|c: &mut DbConn| -> DbResult<(usize, usize)> {
         c.use_table(table)?;
         c.transaction(Locking::None, |c| {
-            c.delete(&[])?;
-            let mut n = 0;
-            for r in to_save(records, now) {
-                insert_record(c, r)?;
-                n += 1;
+            let rows = select(c, &[])?;
+            let (delete, insert) = plan_save(rows, to_save(records, now));
+            for id in &delete {
+                c.delete(&by_id(id))?;
             }
-            Ok(n)
+            for r in &insert {
+                insert_record(c, r)?;
+            }
+            Ok((delete.len(), insert.len()))
         })
     })
     .map_err(store_err)
@@ -62,6 +91,30 @@ pub fn save(table: &str, records: &[Record], now: u32) -> Result<usize, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_save_writes_only_the_difference() {
+        let kept = rec("kept", 2000);
+        let changed_old = Record { etag: b"e1".to_vec(), ..rec("changed", 2000) };
+        let changed_new = Record { etag: b"e2".to_vec(), outbound_proxy: b"sip:p".to_vec(), ..rec("changed", 2000) };
+        let gone = rec("gone", 2000);
+        let rows = vec![(Value::Int(1), kept.clone()), (Value::Int(2), changed_old), (Value::Int(3), gone), (Value::Int(4), kept.clone())];
+        let new = rec("new", 2000);
+        let live = [kept.clone(), changed_new.clone(), new.clone()];
+        let (delete, insert) = plan_save(rows, live.iter());
+        // One "kept" row is a duplicate: it goes too.
+        let mut delete = delete;
+        delete.sort_by_key(|v| v.as_int());
+        assert_eq!(delete, vec![Value::Int(2), Value::Int(3), Value::Int(4)]);
+        let mut ids: Vec<&[u8]> = insert.iter().map(|r| &r.id[..]).collect();
+        ids.sort();
+        assert_eq!(ids, vec![&b"changed"[..], b"new"]);
+        // Nothing to do when the table already holds the records.
+        let rows = vec![(Value::Int(1), kept.clone())];
+        let same = [Record { content_type: b"a/b".to_vec(), ..kept }];
+        let (d, i) = plan_save(rows, same.iter());
+        assert!(d.is_empty() && i.is_empty());
+    }
 
     fn rec(id: &str, expires: u32) -> Record {
         Record { id: id.into(), pres_uri: b"sip:a@x".to_vec(), flag: 64, event: 1, expires, ..Default::default() }

@@ -2,7 +2,7 @@
 //! (SUBSCRIBE), with what is needed to refresh it and to persist it in the `pua` table.
 
 /// One record, in the process's own memory (the stores keep their own copies).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Record {
     /// The consumer's id for the record (e.g. "UL_PUBLISH.<callid>", rls's dialog id).
     pub id: Vec<u8>,

@@ -146,6 +146,14 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
         Packed::pack(r, self.alloc.clone()).map_err(|_| oom())
     }
 
+    /// Gives back the slots of removed records once a bucket is mostly empty, so that memory
+    /// returns to where it was when the records go.
+    fn compact(b: &mut Bucket<A>) {
+        if b.len() * 4 <= b.capacity() {
+            b.shrink_to_fit();
+        }
+    }
+
     fn push(&self, b: &mut Bucket<A>, p: Packed<A>) -> StoreResult<()> {
         b.try_reserve(1).map_err(|_| oom())?;
         b.push(p);
@@ -175,29 +183,28 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn publication_accepted(&self, key: &PubKey, old_etag: Option<&[u8]>, rec: Record) -> StoreResult<()> {
-        let packed = self.pack(&rec)?;
         let mut b = self.bucket(&key.pres_uri).lock();
         if let Some(old) = old_etag {
             if let Some(p) = b.iter_mut().find(|p| key.matches(*p, Some(old))) {
-                let mut r = p.unpack();
-                r.etag = rec.etag;
-                r.expires = rec.expires;
-                r.desired_expires = rec.desired_expires;
+                p.expires = rec.expires;
+                p.desired_expires = rec.desired_expires;
+                let mut changes: Vec<(F, &[u8])> = vec![(F::Etag, &rec.etag), (F::OutboundProxy, &rec.outbound_proxy)];
                 if !rec.tuple_id.is_empty() {
-                    r.tuple_id = rec.tuple_id;
+                    changes.push((F::TupleId, &rec.tuple_id));
                 }
-                r.outbound_proxy = rec.outbound_proxy;
-                *p = self.pack(&r)?;
-                return Ok(());
+                return p.set(&changes).map_err(|_| oom());
             }
         }
+        let packed = self.pack(&rec)?;
         let exact = PubKey { id: rec.id.clone(), ..key.clone() };
         b.retain(|p| !exact.same(p));
         self.push(&mut b, packed)
     }
 
     fn remove_publication(&self, key: &PubKey, etag: Option<&[u8]>) -> StoreResult<()> {
-        self.bucket(&key.pres_uri).lock().retain(|p| !key.matches(p, etag));
+        let mut b = self.bucket(&key.pres_uri).lock();
+        b.retain(|p| !key.matches(p, etag));
+        Self::compact(&mut b);
         Ok(())
     }
 
@@ -245,9 +252,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                 p.expires = expires;
                 p.cseq = cseq;
                 if let Some(c) = remote_contact.filter(|c| *c != p.get(F::RemoteContact)) {
-                    let mut r = p.unpack();
-                    r.remote_contact = c.to_vec();
-                    *p = self.pack(&r)?;
+                    p.set(&[(F::RemoteContact, c)]).map_err(|_| oom())?;
                 }
                 return Ok(true);
             }
@@ -257,7 +262,9 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
 
     fn remove_dialog(&self, pres_uri: &[u8], call_id: &[u8]) -> StoreResult<()> {
         for b in self.buckets_for(pres_uri) {
-            b.lock().retain(|p| !(p.is_subscription() && p.call_id() == call_id));
+            let mut b = b.lock();
+            b.retain(|p| !(p.is_subscription() && p.call_id() == call_id));
+            Self::compact(&mut b);
         }
         Ok(())
     }
@@ -284,6 +291,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                 }
                 Sweep::Remove => false,
             });
+            Self::compact(&mut b);
         }
         Ok(due)
     }
@@ -337,6 +345,9 @@ mod tests {
         assert_eq!(s.publication(&key("a"), None, true).unwrap().unwrap().version, 2);
         s.remove_publication(&key(""), Some(b"e2")).unwrap();
         assert_eq!(s.count().unwrap(), 0);
+        // The emptied bucket gave its slots back.
+        assert_eq!(s.heap_bytes(), 0);
+        assert!(s.buckets.iter().all(|b| b.lock().capacity() == 0));
     }
 
     #[test]
