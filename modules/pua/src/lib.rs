@@ -7,6 +7,7 @@ pub mod body;
 pub mod db_store;
 pub mod events;
 pub mod headers;
+pub mod list;
 mod module;
 pub mod packed;
 pub mod pending;

@@ -8,6 +8,7 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec as AVec;
 use kamailio::ShmMutex;
 
+use crate::list::List;
 use crate::packed::{Packed, F};
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
 
@@ -101,7 +102,7 @@ pub enum Sweep {
 }
 
 /// A bucket: the records of the presentities that hash to it.
-type Bucket<A> = AVec<Packed<A>, A>;
+type Bucket<A> = List<Packed<A>, A>;
 
 /// The in-memory table: `size` buckets, each behind its own process-shared lock; records
 /// hash by presentity URI.
@@ -124,7 +125,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
         let mut buckets = AVec::new_in(alloc.clone());
         buckets.try_reserve_exact(size.max(1)).map_err(|_| oom())?;
         for _ in 0..size.max(1) {
-            buckets.push(ShmMutex::new(AVec::new_in(alloc.clone())));
+            buckets.push(ShmMutex::new(List::new()));
         }
         Ok(MemStore { buckets, alloc })
     }
@@ -146,18 +147,8 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
         Packed::pack(r, self.alloc.clone()).map_err(|_| oom())
     }
 
-    /// Gives back the slots of removed records once a bucket is mostly empty, so that memory
-    /// returns to where it was when the records go.
-    fn compact(b: &mut Bucket<A>) {
-        if b.len() * 4 <= b.capacity() {
-            b.shrink_to_fit();
-        }
-    }
-
     fn push(&self, b: &mut Bucket<A>, p: Packed<A>) -> StoreResult<()> {
-        b.try_reserve(1).map_err(|_| oom())?;
-        b.push(p);
-        Ok(())
+        b.push(p, self.alloc.clone()).map_err(|_| oom())
     }
 
     /// Every record, unpacked (for persistence).
@@ -204,7 +195,6 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn remove_publication(&self, key: &PubKey, etag: Option<&[u8]>) -> StoreResult<()> {
         let mut b = self.bucket(&key.pres_uri).lock();
         b.retain(|p| !key.matches(p, etag));
-        Self::compact(&mut b);
         Ok(())
     }
 
@@ -264,8 +254,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
         for b in self.buckets_for(pres_uri) {
             let mut b = b.lock();
             b.retain(|p| !(p.is_subscription() && p.call_id() == call_id));
-            Self::compact(&mut b);
-        }
+            }
         Ok(())
     }
 
@@ -291,8 +280,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                 }
                 Sweep::Remove => false,
             });
-            Self::compact(&mut b);
-        }
+            }
         Ok(due)
     }
 
@@ -345,9 +333,7 @@ mod tests {
         assert_eq!(s.publication(&key("a"), None, true).unwrap().unwrap().version, 2);
         s.remove_publication(&key(""), Some(b"e2")).unwrap();
         assert_eq!(s.count().unwrap(), 0);
-        // The emptied bucket gave its slots back.
         assert_eq!(s.heap_bytes(), 0);
-        assert!(s.buckets.iter().all(|b| b.lock().capacity() == 0));
     }
 
     #[test]
