@@ -14,6 +14,7 @@ pub mod mem;
 pub mod module;
 pub mod msg;
 pub mod presence;
+pub mod presence_events;
 pub mod pua;
 pub mod pua_api;
 pub mod pv;
@@ -23,6 +24,7 @@ pub mod sys;
 pub mod timer;
 pub mod tm;
 pub mod xcap;
+pub mod xcap_client_api;
 pub mod xml;
 
 pub use db::{Db, DbConn, Value};

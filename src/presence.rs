@@ -69,6 +69,64 @@ impl PresenceApi {
         Ok(Registered::Added)
     }
 
+    /// presence's record of an event (NULL when unknown).
+    fn event_ptr(&self, name: &str) -> *mut sys::pres_ev_t {
+        let Some(f) = self.0.contains_event else { return std::ptr::null_mut() };
+        let mut n = kstr::view(name.as_bytes());
+        // SAFETY: presence only reads the name; the event lives in its shm list for good.
+        unsafe { f(&mut n, std::ptr::null_mut()) }
+    }
+
+    /// The presentity's current sphere (RFC 4480), when presence tracks spheres.
+    pub fn get_sphere(&self, pres_uri: &[u8]) -> Option<String> {
+        let f = self.0.get_sphere?;
+        let mut u = kstr::view(pres_uri);
+        // SAFETY: presence returns a NUL-terminated pkg string or NULL; we free it.
+        unsafe {
+            let p = f(&mut u);
+            if p.is_null() {
+                return None;
+            }
+            let s = std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned();
+            crate::mem::pkg_free(p as *mut std::ffi::c_void);
+            Some(s)
+        }
+    }
+
+    /// The presentity's current (aggregated) document for `event`.
+    pub fn get_presentity(&self, pres_uri: &[u8], event: &str) -> Option<Vec<u8>> {
+        let (get, free) = (self.0.get_presentity?, self.0.free_presentity?);
+        let ev = self.event_ptr(event);
+        if ev.is_null() {
+            return None;
+        }
+        // SAFETY: presence builds the document and releases it with free_presentity.
+        unsafe {
+            let p = get(kstr::view(pres_uri), ev, std::ptr::null_mut(), std::ptr::null_mut());
+            let doc = kstr::opt_bytes(p).map(<[u8]>::to_vec);
+            if !p.is_null() {
+                free(p, ev);
+            }
+            doc
+        }
+    }
+
+    /// Re-evaluates the watchers of `pres_uri` for `event` against a new rules document.
+    pub fn update_watchers_status(&self, pres_uri: &[u8], event: &str, rules_doc: &[u8]) -> Result<(), Error> {
+        let f = self.0.update_watchers_status.ok_or_else(|| Error::from("presence has no update_watchers_status"))?;
+        let ev = self.event_ptr(event);
+        if ev.is_null() {
+            return Err(Error::from(format!("presence has no event {event}")));
+        }
+        let mut u = kstr::view(pres_uri);
+        let mut d = kstr::view(rules_doc);
+        // SAFETY: presence reads the URI and document during the call.
+        if unsafe { f(&mut u, ev, &mut d) } < 0 {
+            return Err(Error::from("presence could not update the watchers"));
+        }
+        Ok(())
+    }
+
     /// The raw function table.
     pub fn raw(&self) -> &sys::presence_api_t {
         &self.0
