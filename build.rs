@@ -123,7 +123,7 @@ fn main() {
         .clang_args(&clang_args)
         .allowlist_file(".*/src/core/.*")
         .allowlist_file(".*/src/lib/srdb1/.*")
-        .allowlist_file(".*/src/modules/(sl|tm|presence|pua|xcap_client)/.*")
+        .allowlist_file(".*/src/modules/(sl|tm|presence|pua|xcap_client|presence_xml)/.*")
         .allowlist_file(".*/kamailio-headers/shim.h")
         .blocklist_item("_ksr_slog_func")
         .opaque_type("gen_lock_t")

@@ -30,6 +30,7 @@
 #include "modules/pua/pua_bind.h"
 #include "modules/pua/pidf.h"
 #include "modules/xcap_client/xcap_functions.h"
+#include "modules/presence_xml/api.h"
 
 /* Functions the C shim provides over core macros and inline helpers. */
 #include "shim.h"

@@ -15,6 +15,7 @@ pub mod module;
 pub mod msg;
 pub mod presence;
 pub mod presence_events;
+pub mod presence_xml_api;
 pub mod pua;
 pub mod pua_api;
 pub mod pv;

@@ -32,26 +32,37 @@ unsafe extern "C" fn updated(doc_type: c_int, xid: sys::str_, doc: *mut c_char) 
     })
 }
 
+/// A user's document on an XCAP server.
+pub struct UserDoc<'a> {
+    pub root: &'a str,
+    pub port: u32,
+    pub auid: &'a str,
+    pub doc_type: i32,
+    pub xid: &'a [u8],
+    pub filename: &'a str,
+}
+
 impl XcapClient {
     /// Binds xcap_client if it is loaded.
     pub fn bind() -> Option<XcapClient> {
         api::bind::<sys::xcap_api_t>(c"bind_xcap", 1).map(XcapClient)
     }
 
-    /// Fetches `<root>/<auid>/users/<xid>/<filename>` (the client adds the port when the
-    /// root has none). `None` when the server has no such document or cannot be reached.
-    pub fn get_new_doc(&self, root: &str, port: u32, auid: &str, doc_type: i32, xid: &[u8], filename: &str, user: &[u8], domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    /// Fetches `<root>/<auid>/users/<xid>/<filename>` for `user@domain` (the client adds the
+    /// port when the root has none). `None` when the server has no such document or cannot
+    /// be reached.
+    pub fn get_new_doc(&self, d: &UserDoc, user: &[u8], domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
         let get = self.0.getNewDoc.ok_or_else(|| Error::from("xcap_client has no getNewDoc"))?;
-        let root = CString::new(root).map_err(|_| Error::from("an XCAP root with NUL"))?;
+        let root = CString::new(d.root).map_err(|_| Error::from("an XCAP root with NUL"))?;
         let req = sys::xcap_get_req_t {
             xcap_root: root.as_ptr() as *mut c_char,
-            port,
+            port: d.port,
             doc_sel: sys::xcap_doc_sel_t {
-                auid: kstr::view(auid.as_bytes()),
-                doc_type,
+                auid: kstr::view(d.auid.as_bytes()),
+                doc_type: d.doc_type,
                 type_: 1,
-                xid: kstr::view(xid),
-                filename: kstr::view(filename.as_bytes()),
+                xid: kstr::view(d.xid),
+                filename: kstr::view(d.filename.as_bytes()),
             },
             ..Default::default()
         };

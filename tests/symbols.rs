@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The modules this workspace builds (the shipped ones and the test-only one).
-const MODULES: &[&str] = &["presence_xcapdiff", "xcap_client", "xcap_server", "pua", "kamtest"];
+const MODULES: &[&str] = &["presence_xcapdiff", "xcap_client", "xcap_server", "pua", "presence_xml", "kamtest"];
 const ABI: &[&str] = &["exports", "module_flags", "module_version"];
 /// Modules with KEMI exports also have `mod_register`, which registers them at load time.
-const WITH_KEMI: &[&str] = &["xcap_server", "pua", "kamtest"];
+const WITH_KEMI: &[&str] = &["xcap_server", "pua", "presence_xml", "kamtest"];
 const LIBSRDB1: &str = "/usr/lib/x86_64-linux-gnu/kamailio/libsrdb1.so.1";
 
 /// (name, type letter) of the dynamic symbols nm reports; versions stripped.

@@ -1,0 +1,170 @@
+//! The callbacks of the events presence_xml registers with presence.
+
+use kamailio::presence_events::{status, AuthStatus, EventHandler, Subscription};
+use kamailio::{lm_err, lm_warn, Error, SipMsg};
+use presence_docs::pidf;
+use presence_docs::rules::{self, Rules, Status, Watcher};
+
+use crate::module as m;
+use crate::store;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `presence`: PIDF bodies, pres-rules authorization and transformations.
+pub struct Presence;
+
+/// `dialog;sla`: dialog-info bodies, published as given.
+pub struct Bla;
+
+/// `presence.winfo`: bodies presence builds with libxml2 (we only free them).
+pub struct Winfo;
+
+/// `xcap-diff`: published as given.
+pub struct XcapDiff;
+
+impl EventHandler for Bla {
+    fn check_publish(msg: &mut SipMsg) -> i32 {
+        check_well_formed(msg)
+    }
+}
+
+impl EventHandler for Winfo {}
+impl EventHandler for XcapDiff {}
+
+/// A PUBLISH body must be well-formed XML (an empty body is a refresh).
+fn check_well_formed(msg: &mut SipMsg) -> i32 {
+    let body = msg.body().to_vec();
+    if body.is_empty() || pidf::is_well_formed(&body) {
+        return 1;
+    }
+    lm_warn!("a PUBLISH body is not well-formed XML: 415");
+    reply(msg, 415, "Unsupported media type");
+    -1
+}
+
+fn reply(msg: &mut SipMsg, code: u32, reason: &str) {
+    if let Some(sl) = m::sl() {
+        if let Err(e) = sl.reply(msg, code, reason, &[], None) {
+            lm_err!("{e}");
+        }
+    }
+}
+
+/// The seconds since the epoch, for rules' validity.
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn parse_rules(doc: &[u8]) -> Result<Rules, Error> {
+    Rules::parse(doc).map_err(|e| Error::from(format!("the pres-rules document does not parse: {e}")))
+}
+
+impl EventHandler for Presence {
+    fn aggregate(user: &[u8], domain: &[u8], bodies: &[Option<&[u8]>], off: Option<usize>) -> Option<Vec<u8>> {
+        if bodies.iter().all(Option::is_none) {
+            if m::dummy_presence() {
+                let mut uri = b"sip:".to_vec();
+                uri.extend_from_slice(user);
+                uri.push(b'@');
+                uri.extend_from_slice(domain);
+                return Some(pidf::dummy(&text(&uri)));
+            }
+            return None;
+        }
+        // Positions stay those presence gave, so that `off` still names the right one; a
+        // missing body is empty, which the aggregation skips.
+        let all: Vec<&[u8]> = bodies.iter().map(|b| b.unwrap_or_default()).collect();
+        if m::single_body() {
+            return pidf::single_body_with_off(&all, off, &m::lookup_element(), &m::priorities());
+        }
+        pidf::aggregate(&all, off)
+    }
+
+    fn apply_auth(body: &[u8], subs: &Subscription) -> Result<Option<Vec<u8>>, Error> {
+        if m::force_active() {
+            return Ok(None);
+        }
+        let doc = subs.rules_doc.ok_or_else(|| Error::from("no rules document"))?;
+        let rules = parse_rules(doc)?;
+        let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
+        let watcher = Watcher { user: &user, domain: &domain };
+        let sphere = sphere_of(doc, subs.pres_uri);
+        match rules.matching(&watcher, now(), sphere.as_deref()) {
+            None => Ok(None),
+            Some(matched) => pidf::transform(body, &matched.transformations).map(Some).map_err(|e| Error::from(e.to_string())),
+        }
+    }
+
+    fn auth_status(subs: &Subscription) -> Result<AuthStatus, Error> {
+        if m::force_active() {
+            return Ok(AuthStatus { status: status::ACTIVE, reason: None });
+        }
+        let Some(doc) = subs.rules_doc else {
+            return Ok(AuthStatus { status: status::PENDING, reason: None });
+        };
+        let rules = parse_rules(doc)?;
+        let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
+        let watcher = Watcher { user: &user, domain: &domain };
+        let sphere = sphere_of(doc, subs.pres_uri);
+        let matched = rules.matching(&watcher, now(), sphere.as_deref());
+        let (st, reason) = rules::decide(matched.as_ref(), subs.status == status::PENDING).map_err(|e| Error::from(e.to_string()))?;
+        let status = match st {
+            Status::Active => status::ACTIVE,
+            Status::Pending => status::PENDING,
+            Status::Terminated => status::TERMINATED,
+        };
+        let reason = match (st, reason) {
+            (_, Some(r)) => Some(r.as_bytes()),
+            (Status::Terminated, None) => Some(m::userdel_reason()),
+            _ => None,
+        };
+        Ok(AuthStatus { status, reason })
+    }
+
+    fn check_publish(msg: &mut SipMsg) -> i32 {
+        let body = msg.body().to_vec();
+        if body.is_empty() {
+            return 1;
+        }
+        if !pidf::is_well_formed(&body) {
+            lm_warn!("a PUBLISH body is not well-formed XML: 415");
+            reply(msg, 415, "Unsupported media type");
+            return -1;
+        }
+        if let Err(e) = pidf::check_publication(&body) {
+            if m::strict_pidf() {
+                lm_warn!("a PUBLISH body is not a PIDF document ({e}): 400");
+                reply(msg, 400, "Bad PIDF document");
+                return -1;
+            }
+            // Accepted as stock does; NOTIFY bodies leave it out, so it harms no one.
+            lm_warn!("a PUBLISH body is not a PIDF document ({e}); it will not appear in NOTIFYs");
+        }
+        1
+    }
+
+    fn rules_doc(user: &[u8], domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if m::force_active() {
+            return Ok(None);
+        }
+        store::pres_rules(&m::xcap_table(), user, domain, m::xcap_client())
+    }
+
+    fn pidf_doc(user: &[u8], domain: &[u8], file_uri: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if m::force_active() {
+            return Ok(None);
+        }
+        store::pidf_manipulation(&m::xcap_table(), user, domain, file_uri)
+    }
+}
+
+/// The presentity's sphere, asked of presence only when the rules have a sphere condition.
+fn sphere_of(doc: &[u8], pres_uri: &[u8]) -> Option<String> {
+    let mentions = doc.windows(6).any(|w| w.eq_ignore_ascii_case(b"sphere"));
+    if !mentions {
+        return None;
+    }
+    m::presence().and_then(|p| p.get_sphere(pres_uri))
+}
