@@ -114,11 +114,12 @@ impl TmApi {
 /// completes the transaction.
 pub type OnReply = fn(code: i32, reply: Option<&mut SipMsg>, data: &[u8]);
 
-/// The callback and its data, in shm because the completing process may be another one.
-struct PendingData {
-    f: OnReply,
-    data: crate::mem::ShmVec<u8>,
-}
+/// The callback and its data, in one shm block because the completing process may be another
+/// one: the data's length, the function's address (identical in every process, forked from
+/// one image), then the data.
+struct PendingData;
+
+const WORD: usize = std::mem::size_of::<usize>();
 
 unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut sys::tmcb_params) {
     guard(log::module_name(), "tm completion callback", (), || {
@@ -127,31 +128,44 @@ unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut s
         // SAFETY: as above; the slot is NULL once we took the pending callback.
         let pending = unsafe { ps.param.as_mut() }.map(|s| std::mem::replace(s, std::ptr::null_mut()));
         let Some(p) = pending.filter(|p| !p.is_null()) else { return };
-        // SAFETY: `p` is the ShmBox leaked by pending_cbp(); it is taken exactly once.
-        let pending = unsafe { ShmBox::from_raw_in(p as *mut PendingData, Shm) };
+        // SAFETY: `p` is the block pending_cbp() filled; it is taken exactly once, copied out
+        // and freed before the callback runs.
+        let (f, data) = unsafe {
+            let b = p as *const u8;
+            let len = (b as *const usize).read_unaligned();
+            let f = std::mem::transmute::<usize, OnReply>((b.add(WORD) as *const usize).read_unaligned());
+            let data = std::slice::from_raw_parts(b.add(2 * WORD), len).to_vec();
+            crate::mem::shm_free(p);
+            (f, data)
+        };
         // FAKED_REPLY is (sip_msg*)-1: tm's stand-in when no reply came.
         let reply = if ps.rpl as isize == -1 { None } else { unsafe { SipMsg::from_raw(ps.rpl) } };
-        (pending.f)(ps.code, reply, &pending.data);
+        f(ps.code, reply, &data);
     });
 }
 
-/// Puts the callback and its data into shm and sets them on the request.
+/// Puts the callback and its data into one shm block and sets them on the request.
 fn pending_cbp(uac: &mut sys::uac_req_t, f: OnReply, data: &[u8]) -> Result<*mut PendingData, Error> {
-    let oom = || Error::from("out of shared memory");
-    let mut v = crate::mem::ShmVec::new_in(Shm);
-    v.try_reserve_exact(data.len()).map_err(|_| oom())?;
-    v.extend_from_slice(data);
-    let p = ShmBox::into_raw(shm_box(PendingData { f, data: v }).ok_or_else(oom)?);
+    let p = crate::mem::shm_malloc(2 * WORD + data.len()) as *mut u8;
+    if p.is_null() {
+        return Err(Error::from("out of shared memory"));
+    }
+    // SAFETY: a fresh block of 2 words plus the data.
+    unsafe {
+        (p as *mut usize).write_unaligned(data.len());
+        (p.add(WORD) as *mut usize).write_unaligned(f as usize);
+        std::ptr::copy_nonoverlapping(data.as_ptr(), p.add(2 * WORD), data.len());
+    }
     uac.cb_flags = TMCB_LOCAL_COMPLETED;
     uac.cb = Some(completed_data);
     uac.cbp = p as *mut c_void;
-    Ok(p)
+    Ok(p as *mut PendingData)
 }
 
 /// Releases the callback data of a request tm did not take.
 fn drop_pending(p: *mut PendingData) {
     // SAFETY: tm did not take the callback parameter when the request failed.
-    drop(unsafe { ShmBox::from_raw_in(p, Shm) });
+    unsafe { crate::mem::shm_free(p as *mut c_void) };
 }
 
 /// A request inside an established dialog, from the dialog's stored state.
