@@ -72,6 +72,21 @@ impl TmApi {
 
     /// Sends `req` statefully (`t_request`); `on_complete` runs when it completes.
     pub fn send(&self, req: &Request, on_complete: Option<(OnComplete, usize)>) -> Result<(), Error> {
+        let pending = match on_complete {
+            Some((f, cookie)) => ShmBox::into_raw(shm_box(Pending { f, cookie }).ok_or_else(|| Error::from("out of shared memory"))?),
+            None => std::ptr::null_mut(),
+        };
+        let cb = (!pending.is_null()).then_some((completed as TransactionCb, pending as *mut c_void));
+        self.request(req, None, cb).inspect_err(|_| {
+            if !pending.is_null() {
+                // SAFETY: tm did not take the callback parameter when the request failed.
+                drop(unsafe { ShmBox::from_raw_in(pending, Shm) });
+            }
+        })
+    }
+
+    /// `t_request` with an optional Call-ID and completion callback.
+    fn request(&self, req: &Request, call_id: Option<&[u8]>, cb: Option<(TransactionCb, *mut c_void)>) -> Result<(), Error> {
         let t_request = self.0.t_request.ok_or_else(|| Error::from("tm has no t_request"))?;
         let mut method = kstr::view(req.method.as_bytes());
         let mut headers = kstr::view(req.headers.as_bytes());
@@ -80,34 +95,30 @@ impl TmApi {
         let mut to = kstr::view(req.to.as_bytes());
         let mut from = kstr::view(req.from.as_bytes());
         let mut hop = req.next_hop.map(|h| kstr::view(h.as_bytes()));
-
+        let mut cid = call_id.map(kstr::view);
         let mut uac = sys::uac_req_t {
             method: &mut method,
             headers: if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers },
             body: if req.body.is_empty() { std::ptr::null_mut() } else { &mut body },
+            callid: cid.as_mut().map_or(std::ptr::null_mut(), |c| c as *mut sys::str_),
             ..Default::default()
         };
-        let mut pending: *mut Pending = std::ptr::null_mut();
-        if let Some((f, cookie)) = on_complete {
-            let b = shm_box(Pending { f, cookie }).ok_or_else(|| Error::from("out of shared memory"))?;
-            pending = ShmBox::into_raw(b);
+        if let Some((f, param)) = cb {
             uac.cb_flags = TMCB_LOCAL_COMPLETED;
-            uac.cb = Some(completed);
-            uac.cbp = pending as *mut c_void;
+            uac.cb = Some(f);
+            uac.cbp = param;
         }
         let hop_p = hop.as_mut().map_or(std::ptr::null_mut(), |h| h as *mut sys::str_);
         // SAFETY: tm copies everything it keeps into the transaction before returning.
-        let rc = unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) };
-        if rc < 0 {
-            if !pending.is_null() {
-                // SAFETY: tm did not take the callback parameter when the request failed.
-                drop(unsafe { ShmBox::from_raw_in(pending, Shm) });
-            }
+        if unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) } < 0 {
             return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
         }
         Ok(())
     }
 }
+
+/// tm's completion callback signature.
+type TransactionCb = unsafe extern "C" fn(*mut sys::cell, c_int, *mut sys::tmcb_params);
 
 /// Called once with the final status (408 when tm gave up waiting), the reply when there is a
 /// real one, and the bytes given when the request was sent. Runs in whichever process
@@ -128,7 +139,7 @@ unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut s
         // SAFETY: as above; the slot is NULL once we took the pending callback.
         let pending = unsafe { ps.param.as_mut() }.map(|s| std::mem::replace(s, std::ptr::null_mut()));
         let Some(p) = pending.filter(|p| !p.is_null()) else { return };
-        // SAFETY: `p` is the block pending_cbp() filled; it is taken exactly once, copied out
+        // SAFETY: `p` is the block pending_data() filled; it is taken exactly once, copied out
         // and freed before the callback runs.
         let (f, data) = unsafe {
             let b = p as *const u8;
@@ -144,8 +155,8 @@ unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut s
     });
 }
 
-/// Puts the callback and its data into one shm block and sets them on the request.
-fn pending_cbp(uac: &mut sys::uac_req_t, f: OnReply, data: &[u8]) -> Result<*mut PendingData, Error> {
+/// Puts the callback and its data into one shm block.
+fn pending_data(f: OnReply, data: &[u8]) -> Result<*mut PendingData, Error> {
     let p = crate::mem::shm_malloc(2 * WORD + data.len()) as *mut u8;
     if p.is_null() {
         return Err(Error::from("out of shared memory"));
@@ -156,9 +167,6 @@ fn pending_cbp(uac: &mut sys::uac_req_t, f: OnReply, data: &[u8]) -> Result<*mut
         (p.add(WORD) as *mut usize).write_unaligned(f as usize);
         std::ptr::copy_nonoverlapping(data.as_ptr(), p.add(2 * WORD), data.len());
     }
-    uac.cb_flags = TMCB_LOCAL_COMPLETED;
-    uac.cb = Some(completed_data);
-    uac.cbp = p as *mut c_void;
     Ok(p as *mut PendingData)
 }
 
@@ -190,31 +198,8 @@ impl TmApi {
     /// Sends `req` statefully (`t_request`) with `call_id` when given; `on_reply` gets `data`
     /// back when it completes.
     pub fn send_with(&self, req: &Request, call_id: Option<&[u8]>, on_reply: OnReply, data: &[u8]) -> Result<(), Error> {
-        let t_request = self.0.t_request.ok_or_else(|| Error::from("tm has no t_request"))?;
-        let mut method = kstr::view(req.method.as_bytes());
-        let mut headers = kstr::view(req.headers.as_bytes());
-        let mut body = kstr::view(req.body);
-        let mut ruri = kstr::view(req.ruri.as_bytes());
-        let mut to = kstr::view(req.to.as_bytes());
-        let mut from = kstr::view(req.from.as_bytes());
-        let mut hop = req.next_hop.map(|h| kstr::view(h.as_bytes()));
-        let mut cid = call_id.map(kstr::view);
-        let mut uac = sys::uac_req_t {
-            method: &mut method,
-            headers: if req.headers.is_empty() { std::ptr::null_mut() } else { &mut headers },
-            body: if req.body.is_empty() { std::ptr::null_mut() } else { &mut body },
-            callid: cid.as_mut().map_or(std::ptr::null_mut(), |c| c as *mut sys::str_),
-            ..Default::default()
-        };
-        let pending = pending_cbp(&mut uac, on_reply, data)?;
-        let hop_p = hop.as_mut().map_or(std::ptr::null_mut(), |h| h as *mut sys::str_);
-        // SAFETY: tm copies everything it keeps into the transaction before returning.
-        let rc = unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) };
-        if rc < 0 {
-            drop_pending(pending);
-            return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
-        }
-        Ok(())
+        let pending = pending_data(on_reply, data)?;
+        self.request(req, call_id, Some((completed_data as TransactionCb, pending as *mut c_void))).inspect_err(|_| drop_pending(pending))
     }
 
     /// Sends a request inside a dialog (`t_request_within`); `on_reply` gets `data` back.
@@ -246,8 +231,13 @@ impl TmApi {
             dialog: &mut dlg,
             ..Default::default()
         };
-        let pending = match pending_cbp(&mut uac, on_reply, data) {
-            Ok(p) => p,
+        let pending = match pending_data(on_reply, data) {
+            Ok(p) => {
+                uac.cb_flags = TMCB_LOCAL_COMPLETED;
+                uac.cb = Some(completed_data);
+                uac.cbp = p as *mut c_void;
+                p
+            }
             Err(e) => {
                 // SAFETY: the list parse_rr_body made.
                 unsafe { sys::free_rr(&mut dlg.route_set) };

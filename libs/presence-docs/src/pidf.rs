@@ -55,12 +55,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::fmt;
+
 use std::ops::Range;
 
-use roxmltree::{Document, Node, NodeType, ParsingOptions};
+use roxmltree::{Document, Node, NodeType};
 
 use crate::rules::{Provide, Selector, Transformations};
+use crate::xml::{as_text, err, escape_attr, name_is, own_id, parse, DocError};
 
 /// The PIDF namespace (RFC 3863).
 pub const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
@@ -68,23 +69,11 @@ pub const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
 /// Tuple id of the dummy body, as stock.
 const DUMMY_TUPLE_ID: &str = "615293b33c62dec073e05d9421e9f48b";
 
+/// Why a body could not be used.
+pub type PidfError = DocError;
+
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
 
-/// Why a body could not be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PidfError(pub String);
-
-impl fmt::Display for PidfError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for PidfError {}
-
-fn err(msg: impl Into<String>) -> PidfError {
-    PidfError(msg.into())
-}
 
 // ---------------------------------------------------------------------------------------------
 // Publish check
@@ -604,25 +593,7 @@ fn find_onwards<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> 
 // ---------------------------------------------------------------------------------------------
 // Text and tree helpers
 
-fn as_text(body: &[u8]) -> Result<&str, PidfError> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        err(format!(
-            "body is not valid UTF-8 (at byte {})",
-            e.valid_up_to()
-        ))
-    })?;
-    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
-}
 
-fn parse(text: &str) -> Result<Document<'_>, PidfError> {
-    // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
-    let opts = ParsingOptions {
-        allow_dtd: true,
-        ..ParsingOptions::default()
-    };
-    Document::parse_with_options(text, opts)
-        .map_err(|e| err(format!("body is not well-formed XML: {e}")))
-}
 
 /// The body as UTF-8 text that contains no DOCTYPE, so that fragments can be copied out of it:
 /// a body with one is rewritten from its parsed tree (entities expanded).
@@ -649,16 +620,7 @@ fn pidf_root<'a, 'i>(doc: &'a Document<'i>) -> Result<Node<'a, 'i>, PidfError> {
     }
 }
 
-fn name_is(node: Node<'_, '_>, name: &str) -> bool {
-    node.is_element() && node.tag_name().name().eq_ignore_ascii_case(name)
-}
 
-/// The value of the element's first attribute whose local name is `id` (any case, any prefix).
-fn own_id<'a>(node: Node<'a, '_>) -> Option<&'a str> {
-    node.attributes()
-        .find(|a| a.name().eq_ignore_ascii_case("id"))
-        .map(|a| a.value())
-}
 
 /// All text below `node`, in document order (libxml's node content).
 fn text_content(node: Node<'_, '_>) -> String {
@@ -995,22 +957,6 @@ fn without_dtd(text: &str) -> Result<String, PidfError> {
     Ok(out)
 }
 
-/// Escapes a value for a double-quoted attribute; whitespace controls become character
-/// references so that attribute-value normalisation gives the value back unchanged.
-fn escape_attr(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-}
 
 fn escape_text(value: &str, out: &mut String) {
     for c in value.chars() {

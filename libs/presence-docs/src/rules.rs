@@ -71,7 +71,7 @@
 //! case) provide all/none (notify_body.c:299-322), selectors compare ignoring ASCII
 //! case (notify_body.c:385-469).
 
-use std::fmt;
+
 
 /// Namespace of RFC 4745 common policy.
 pub const NS_COMMON_POLICY: &str = "urn:ietf:params:xml:ns:common-policy";
@@ -79,19 +79,10 @@ pub const NS_COMMON_POLICY: &str = "urn:ietf:params:xml:ns:common-policy";
 pub const NS_PRES_RULES: &str = "urn:ietf:params:xml:ns:pres-rules";
 
 /// A pres-rules document that is not usable.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RulesError(pub String);
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for RulesError {}
+pub type RulesError = crate::DocError;
 
 fn err<T>(msg: impl Into<String>) -> Result<T, RulesError> {
-    Err(RulesError(msg.into()))
+    Err(crate::DocError(msg.into()))
 }
 
 /// Who asks. The watcher URI is `sip:user@domain`, as stock builds it.
@@ -455,14 +446,14 @@ impl Rules {
     /// Parses a pres-rules document: UTF-8 XML whose root is common-policy's `ruleset`.
     pub fn parse(doc: &[u8]) -> Result<Rules, RulesError> {
         let text = std::str::from_utf8(doc)
-            .map_err(|e| RulesError(format!("pres-rules document is not UTF-8: {e}")))?;
+            .map_err(|e| crate::DocError(format!("pres-rules document is not UTF-8: {e}")))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let opts = roxmltree::ParsingOptions {
             allow_dtd: true,
             ..Default::default()
         };
         let xml = roxmltree::Document::parse_with_options(text, opts)
-            .map_err(|e| RulesError(format!("pres-rules document is not well-formed XML: {e}")))?;
+            .map_err(|e| crate::DocError(format!("pres-rules document is not well-formed XML: {e}")))?;
         let root = xml.root_element();
         if !is(&root, NS_COMMON_POLICY, "ruleset") {
             return err(format!(
@@ -551,7 +542,7 @@ fn parse_rule(r: &Node<'_, '_>) -> Result<Rule, RulesError> {
         if is(&part, NS_COMMON_POLICY, "conditions") {
             for c in elements(&part) {
                 let cond = parse_condition(&c)
-                    .map_err(|e| RulesError(format!("{}: {}", what(&rule.id), e.0)))?;
+                    .map_err(|e| crate::DocError(format!("{}: {}", what(&rule.id), e.0)))?;
                 rule.conditions.push(cond);
             }
         } else if is(&part, NS_COMMON_POLICY, "actions") {
@@ -630,7 +621,7 @@ fn parse_condition(c: &Node<'_, '_>) -> Result<Condition, RulesError> {
 fn parse_date_time_elem(t: &Node<'_, '_>) -> Result<i64, RulesError> {
     let s = text_content(t);
     parse_date_time(&s).ok_or_else(|| {
-        RulesError(format!(
+        crate::DocError(format!(
             "<validity>: <{}> is not a date-time: {:?}",
             t.tag_name().name(),
             s
@@ -1005,7 +996,7 @@ mod tests {
             b"<a><cr:ruleset xmlns:cr=\"urn:ietf:params:xml:ns:common-policy\"/></a>"
         )
         .is_err());
-        let e = RulesError("x".into());
+        let e = crate::DocError("x".into());
         assert_eq!(e.to_string(), "x");
         let _: &dyn std::error::Error = &e;
     }

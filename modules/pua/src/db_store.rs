@@ -19,27 +19,6 @@ use kamailio::Value;
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
 use crate::store::{sweep_decision, Due, Store, StoreError, StoreResult, Sweep};
 
-/// The data columns, in the order [`to_row`] writes them (every column but `id`).
-pub const DATA_COLS: [&str; 18] = [
-    "pres_uri",
-    "pres_id",
-    "event",
-    "expires",
-    "desired_expires",
-    "flag",
-    "etag",
-    "tuple_id",
-    "watcher_uri",
-    "call_id",
-    "to_tag",
-    "from_tag",
-    "cseq",
-    "record_route",
-    "contact",
-    "remote_contact",
-    "version",
-    "extra_headers",
-];
 
 /// What the lookups select: the primary key first, then the data columns.
 const COLS: [&str; 19] = [
@@ -63,6 +42,9 @@ const COLS: [&str; 19] = [
     "version",
     "extra_headers",
 ];
+
+/// The data columns, in the order [`to_row`] writes them (every column but `id`).
+pub const DATA_COLS: &[&str] = COLS.split_at(1).1;
 
 /// A string column's value. Records hold bytes; SIP values are ASCII, anything else is
 /// written as UTF-8 with replacement characters.

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use kamailio::pua::event;
 use kamailio::pua_api::{BodyProcessor, Publish};
 
-use crate::body;
+use presence_docs::publish as body;
 
 /// What happens to a body before it is sent.
 #[derive(Clone, Copy, Debug)]

@@ -3,7 +3,6 @@
 //! `bind_pua` API; it keeps the publications and subscription dialogs, refreshes them before
 //! they expire and persists them in the `pua` table.
 
-pub mod body;
 pub mod db_store;
 pub mod events;
 pub mod headers;

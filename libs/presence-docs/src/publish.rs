@@ -1,4 +1,4 @@
-//! Body processors pua runs on a document before it PUBLISHes it: the PIDF tuple/person id
+//! Body processors a presence user agent (pua) runs on a document before it PUBLISHes it: the PIDF tuple/person id
 //! fix-up for `presence`, and the `version` bump for `dialog-info` and `reginfo` documents.
 //!
 //! Both work as textual edits of the original bytes: the document is parsed only to locate the
@@ -21,26 +21,14 @@
 //! whole tree), undeclared namespace prefixes are rejected (libxml only warns), and the output
 //! is not reformatted.
 
-use std::fmt;
 use std::ops::Range;
 
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::Node;
+
+use crate::xml::{as_text, err, escape_attr, name_is, own_id, parse, DocError};
 
 /// Why a body could not be processed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BodyError(pub String);
-
-impl fmt::Display for BodyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BodyError {}
-
-fn err(msg: impl Into<String>) -> BodyError {
-    BodyError(msg.into())
-}
+pub type BodyError = DocError;
 
 /// Stock copies an own tuple id into a 50-byte buffer and refuses anything that does not fit.
 const MAX_OWN_TUPLE_ID: usize = 50;
@@ -110,7 +98,7 @@ pub fn presence(
         }
     }
 
-    Ok((apply(text, edits), remember))
+    Ok((apply(body, text, edits), remember))
 }
 
 /// Sets (or adds) the `version` attribute of the document element, which must be named
@@ -141,7 +129,7 @@ pub fn set_root_version(body: &[u8], root: &str, version: i32) -> Result<Vec<u8>
         },
         None => insert_attribute(text, &elem, elem, "version", &value)?,
     };
-    Ok(apply(text, vec![edit]))
+    Ok(apply(body, text, vec![edit]))
 }
 
 /// One replacement of `range` of the original text (empty range: an insertion).
@@ -150,40 +138,14 @@ struct Edit {
     text: String,
 }
 
-fn as_text(body: &[u8]) -> Result<&str, BodyError> {
-    std::str::from_utf8(body).map_err(|e| {
-        err(format!(
-            "body is not valid UTF-8 (at byte {})",
-            e.valid_up_to()
-        ))
-    })
-}
 
-fn parse(text: &str) -> Result<Document<'_>, BodyError> {
-    // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
-    let opts = ParsingOptions {
-        allow_dtd: true,
-        ..ParsingOptions::default()
-    };
-    Document::parse_with_options(text, opts)
-        .map_err(|e| err(format!("body is not well-formed XML: {e}")))
-}
 
-fn name_is(node: Node<'_, '_>, name: &str) -> bool {
-    node.is_element() && node.tag_name().name().eq_ignore_ascii_case(name)
-}
 
 /// The first element named `name` in document order, the root included.
 fn first_element<'a, 'i>(root: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
     root.descendants().find(|n| name_is(*n, name))
 }
 
-/// The value of the element's first attribute whose local name is `id` (any case, any prefix).
-fn own_id<'a>(node: Node<'a, '_>) -> Option<&'a str> {
-    node.attributes()
-        .find(|a| a.name().eq_ignore_ascii_case("id"))
-        .map(|a| a.value())
-}
 
 /// An edit adding ` name="value"` at the end of `elem`'s start tag (before `>` or `/>` and any
 /// whitespace preceding them).
@@ -236,27 +198,14 @@ fn insert_attribute(
     })
 }
 
-/// Escapes a value for a double-quoted attribute; whitespace controls become character
-/// references so that attribute-value normalisation gives the value back unchanged.
-fn escape_attr(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\t' => out.push_str("&#9;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-}
 
-fn apply(text: &str, mut edits: Vec<Edit>) -> Vec<u8> {
+/// The body with `edits` (ranges in `text`, the body after its byte-order mark) applied; the
+/// byte-order mark is kept.
+fn apply(body: &[u8], text: &str, mut edits: Vec<Edit>) -> Vec<u8> {
     edits.sort_by_key(|e| e.range.start);
     let extra: usize = edits.iter().map(|e| e.text.len()).sum();
-    let mut out = Vec::with_capacity(text.len() + extra);
+    let mut out = Vec::with_capacity(body.len() + extra);
+    out.extend_from_slice(&body[..body.len() - text.len()]);
     let mut pos = 0;
     for e in edits {
         out.extend_from_slice(&text.as_bytes()[pos..e.range.start]);
@@ -414,7 +363,7 @@ xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" entity=\"pres:a@b\">\r\n\
         assert!(s(&body).contains("<tuple id=\"a&amp;b&lt;c&quot;d&gt;e'f\">"));
         assert_eq!(id, b"a&b<c\"d>e'f");
         // The output parses and gives the id back.
-        let doc = Document::parse(s(&body)).unwrap();
+        let doc = roxmltree::Document::parse(s(&body)).unwrap();
         let t = doc.descendants().find(|n| n.has_tag_name("tuple")).unwrap();
         assert_eq!(t.attribute("id"), Some("a&b<c\"d>e'f"));
     }

@@ -1,0 +1,60 @@
+//! Helpers the document modules share: their error type, text and parsing, names, escaping.
+
+use std::fmt;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+/// Why a document could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocError(pub String);
+
+impl fmt::Display for DocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DocError {}
+
+pub(crate) fn err(msg: impl Into<String>) -> DocError {
+    DocError(msg.into())
+}
+
+/// The body as UTF-8 text, without a byte-order mark.
+pub(crate) fn as_text(body: &[u8]) -> Result<&str, DocError> {
+    let text = std::str::from_utf8(body).map_err(|e| err(format!("body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+pub(crate) fn parse(text: &str) -> Result<Document<'_>, DocError> {
+    // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
+    let opts = ParsingOptions { allow_dtd: true, ..ParsingOptions::default() };
+    Document::parse_with_options(text, opts).map_err(|e| err(format!("body is not well-formed XML: {e}")))
+}
+
+/// An element with this local name, in any case and any namespace.
+pub(crate) fn name_is(node: Node<'_, '_>, name: &str) -> bool {
+    node.is_element() && node.tag_name().name().eq_ignore_ascii_case(name)
+}
+
+/// The value of the element's first attribute whose local name is `id` (any case, any prefix).
+pub(crate) fn own_id<'a>(node: Node<'a, '_>) -> Option<&'a str> {
+    node.attributes().find(|a| a.name().eq_ignore_ascii_case("id")).map(|a| a.value())
+}
+
+/// Escapes a value for a double-quoted attribute; whitespace controls become character
+/// references so that attribute-value normalisation gives the value back unchanged.
+pub(crate) fn escape_attr(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            c => out.push(c),
+        }
+    }
+}
