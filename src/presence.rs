@@ -1,7 +1,5 @@
 //! The presence module's API (`bind_presence`): registering events and looking them up.
 
-use std::ffi::c_uint;
-
 use crate::{api, kstr, sys, Error};
 
 /// `PUBL_TYPE`: an event whose state comes from PUBLISH (presence/event_list.h).
@@ -14,8 +12,12 @@ pub struct PresenceEvent<'a> {
     pub name: &'a str,
     pub content_type: &'a str,
     pub default_expires: u32,
-    pub req_auth: bool,
 }
+
+/// The handler of a pass-through event: no callbacks.
+struct PassThrough;
+
+impl crate::presence_events::EventHandler for PassThrough {}
 
 /// What `add_event` did.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,25 +50,17 @@ impl PresenceApi {
         !unsafe { f(&mut n, std::ptr::null_mut()) }.is_null()
     }
 
-    /// Registers an event (call from mod_init, with presence loaded before this module).
+    /// Registers an event whose bodies pass through unchanged (call from mod_init, with
+    /// presence loaded before this module).
     pub fn add_event(&self, ev: &PresenceEvent) -> Result<Registered, Error> {
-        let add = self.0.add_event.ok_or_else(|| Error::from("presence has no add_event"))?;
-        if self.contains_event(ev.name) {
-            return Ok(Registered::AlreadyPresent);
-        }
-        let mut e = sys::pres_ev_t {
-            name: kstr::view(ev.name.as_bytes()),
-            content_type: kstr::view(ev.content_type.as_bytes()),
-            default_expires: ev.default_expires as c_uint,
-            type_: PUBL_TYPE,
-            req_auth: ev.req_auth as i32,
-            ..Default::default()
+        let spec = crate::presence_events::EventSpec {
+            name: ev.name,
+            content_type: ev.content_type,
+            default_expires: ev.default_expires,
+            etag_not_new: false,
+            callbacks: Default::default(),
         };
-        // SAFETY: presence copies the struct and the strings into shm.
-        if unsafe { add(&mut e) } < 0 {
-            return Err(Error::from(format!("presence refused the event {}", ev.name)));
-        }
-        Ok(Registered::Added)
+        crate::presence_events::register::<PassThrough>(self, &spec)
     }
 
     /// presence's record of an event (NULL when unknown).

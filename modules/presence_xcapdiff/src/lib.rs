@@ -47,7 +47,7 @@ fn mod_init() -> Result<(), Error> {
     let presence = match PresenceApi::bind() {
         None => Side::Absent,
         Some(api) => {
-            let ev = PresenceEvent { name: EVENT, content_type: CONTENT_TYPE, default_expires: expires, req_auth: false };
+            let ev = PresenceEvent { name: EVENT, content_type: CONTENT_TYPE, default_expires: expires };
             match api.add_event(&ev)? {
                 Registered::Added => Side::Registered,
                 Registered::AlreadyPresent => Side::AlreadyThere,
