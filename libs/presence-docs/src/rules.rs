@@ -57,7 +57,9 @@
 //!     `cp:ruleset`. Stock searches the whole document for any element named `ruleset`
 //!     and treats every non-text child as a rule, so a comment between rules (no
 //!     `conditions`) aborted the search (xcap_auth.c:159-175). Element names are
-//!     matched by namespace URI, never by prefix, and case-sensitively.
+//!     matched by namespace URI, never by prefix, and case-sensitively; an element in no
+//!     namespace is read by its local name, as stock reads every element, so documents
+//!     written without namespaces keep working.
 //! 13. `<sub-handling>`: surrounding whitespace is ignored and the value must be one of
 //!     the four tokens. Stock compares prefixes (`strncmp`), so `allowed` was `allow`
 //!     and ` allow` an error (xcap_auth.c:116-131). An unknown value is kept and
@@ -419,8 +421,14 @@ pub struct Rules {
 
 type Node<'a, 'i> = roxmltree::Node<'a, 'i>;
 
+/// True if the element is in namespace `ns`, or in none: documents written without
+/// namespaces work with stock (which matches local names only), so they are read the same.
+fn in_ns(n: &Node<'_, '_>, ns: &str) -> bool {
+    n.tag_name().namespace().is_none_or(|x| x == ns)
+}
+
 fn is(n: &Node<'_, '_>, ns: &str, name: &str) -> bool {
-    n.is_element() && n.tag_name().namespace() == Some(ns) && n.tag_name().name() == name
+    n.is_element() && in_ns(n, ns) && n.tag_name().name() == name
 }
 
 fn elements<'a, 'i>(n: &Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
@@ -634,7 +642,7 @@ fn parse_provide(p: &Node<'_, '_>, all: &str) -> Provide {
     let mut has_elements = false;
     for c in elements(p) {
         has_elements = true;
-        if c.tag_name().namespace() != Some(NS_PRES_RULES) {
+        if !in_ns(&c, NS_PRES_RULES) {
             continue;
         }
         let v = || text_content(&c).trim().to_string();
@@ -662,7 +670,7 @@ fn parse_provide(p: &Node<'_, '_>, all: &str) -> Provide {
 }
 
 fn parse_transformations(t: &Node<'_, '_>, out: &mut Transformations) {
-    for p in elements(t).filter(|p| p.tag_name().namespace() == Some(NS_PRES_RULES)) {
+    for p in elements(t).filter(|p| in_ns(p, NS_PRES_RULES)) {
         let name = p.tag_name().name();
         let slot = match name {
             "provide-services" => Some((&mut out.services, "all-services")),
@@ -809,6 +817,16 @@ pub fn parse_date_time(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_document_without_namespaces_is_read_by_local_names() {
+        let doc = br#"<ruleset><rule id="a"><conditions><identity><one id="sip:bob@x"/></identity></conditions><actions><sub-handling>allow</sub-handling></actions><transformations><provide-services><all-services/></provide-services></transformations></rule></ruleset>"#;
+        let r = Rules::parse(doc).unwrap();
+        let m = r.matching(&Watcher { user: "bob", domain: "x" }, 0, None).unwrap();
+        assert_eq!(m.sub_handling, Some(SubHandling::Allow));
+        assert_eq!(m.transformations.services, Some(Provide::All));
+        assert!(r.matching(&Watcher { user: "eve", domain: "x" }, 0, None).is_none());
+    }
 
     const ALICE: Watcher<'static> = Watcher {
         user: "alice",
@@ -981,8 +999,7 @@ mod tests {
 
     #[test]
     fn wrong_root_is_an_error() {
-        let e =
-            Rules::parse(b"<ruleset><rule id=\"a\"><conditions/></rule></ruleset>").unwrap_err();
+        let e = Rules::parse(b"<x:ruleset xmlns:x=\"urn:other\"><x:rule id=\"a\"/></x:ruleset>").unwrap_err();
         assert!(e.0.contains("ruleset"), "{e}");
         assert!(Rules::parse(
             b"<rl:resource-lists xmlns:rl=\"urn:ietf:params:xml:ns:resource-lists\"/>"
