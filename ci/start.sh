@@ -19,7 +19,7 @@ if [ -f "$run/kamailio.pid" ] && kill -0 "$(cat "$run/kamailio.pid")" 2>/dev/nul
     for _ in $(seq 50); do kill -0 "$(cat "$run/kamailio.pid")" 2>/dev/null || break; sleep 0.1; done
 fi
 mkdir -p "$run/modules"
-for m in presence_xcapdiff xcap_server xcap_client; do
+for m in presence_xcapdiff xcap_server xcap_client presence_xml pua; do
     install -m 0644 "target/release/lib$m.so" "$run/modules/$m.so"
 done
 if [ ! -f "$run/kamailio.db" ]; then

@@ -19,7 +19,7 @@ fn pidf(note: &str) -> String {
 
 fn allowed_watcher(ours: bool) {
     let mut s = Setup::new("kamailio.cfg", &["presence_xml", "presence_xcapdiff", "xcap_server"]);
-    s.defines = if ours { &["OUR_PRESENCE_XML"] } else { &[] };
+    s.defines = if ours { &[] } else { &["STOCK_PRESENCE_XML"] };
     s.schemas = &["presence"];
     let k = Kamailio::start(s);
     let put = k.http(&["-X", "PUT", "-H", "Content-Type: application/auth-policy+xml", "--data-binary", RULES], "/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index");

@@ -8,7 +8,7 @@ use harness::{subscription_state as state_expires, Kamailio, Setup};
 const LINE: &str = "event xcap-diff (application/xcap-diff+xml) registered with";
 
 fn setup(defines: &'static [&'static str]) -> Setup<'static> {
-    let mut s = Setup::new("kamailio.cfg", &["presence_xcapdiff", "xcap_server"]);
+    let mut s = Setup::new("kamailio.cfg", &["presence_xcapdiff", "xcap_server", "presence_xml", "pua"]);
     s.defines = defines;
     s.schemas = &["presence"];
     s
@@ -82,7 +82,7 @@ fn a_bad_default_expires_stops_start_up() {
 #[test]
 fn same_exchange_as_the_stock_registration() {
     let ours = Kamailio::start(setup(&[]));
-    let stock = Kamailio::start(setup(&["STOCK_XCAPDIFF"]));
+    let stock = Kamailio::start(setup(&["STOCK_XCAPDIFF", "STOCK_PRESENCE_XML"]));
     assert!(!stock.log_text().contains(LINE));
     let a = subscribe(&ours, "X-Test: default-expires");
     let b = subscribe(&stock, "X-Test: default-expires");
