@@ -1544,3 +1544,54 @@ fn difference_removal_of_a_publication_without_status() {
 fn difference_removal_of_a_publication_without_status_on_stock() {
     removal_without_status(Stock);
 }
+
+// ---------------------------------------------------------------------------------------------
+// pidf-manipulation (RFC 4827).
+
+/// A pidf-manipulation document PUT through xcap_server becomes the presentity's hard state:
+/// the config calls pres_refresh_watchers type 2, presence asks presence_xml's get_pidf_doc
+/// for the document by its URI and stores it (PostgreSQL: presence needs a driver with
+/// REPLACE for this, which db_sqlite is not). The stock presence of 5.6 keeps the hard-state
+/// row (expires -1) out of the bodies it aggregates, with either presence_xml: the NOTIFY
+/// carries the PUBLISHed document.
+fn pidf_manipulation(which: Impl) {
+    let pg = harness::postgres::Postgres::start(&["presence"], "");
+    let mut d = vec!["SPHERE"];
+    if which == Ours {
+        d.push("OUR_PRESENCE_XML");
+    }
+    let mut s = Setup::new("presence-xml.cfg", &["presence_xml", "xcap_server", "xcap_client"]);
+    s.defines = &d;
+    s.db_url = Some(pg.url());
+    let k = Kamailio::start(s);
+    put_rules(&k, "hard", &ruleset(&[allow("bob")]));
+    publish_ok(&k, "hard", &pidf_doc("hard", &tuple("t-soft", "open", "published")));
+    let doc = pidf_doc("hard", &tuple("t-hard", "closed", "from XCAP"));
+    const DONE: &str = "xcap PUT done: ";
+    let before = k.log_text().matches(DONE).count();
+    let r = k.http(
+        &["-X", "PUT", "-H", "Content-Type: application/pidf+xml", "--data-binary", &doc],
+        "/xcap-root/pidf-manipulation/users/sip:hard@127.0.0.1/index",
+    );
+    assert!(r.code == 200 || r.code == 201, "{r:?}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while k.log_text().matches(DONE).count() <= before {
+        assert!(Instant::now() < deadline, "the XCAP route did not finish the PUT");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let hard = pg.psql("kamailio", "SELECT expires || '|' || convert_from(body, 'UTF8') FROM presentity WHERE etag = 'index';");
+    assert!(hard.starts_with("-1|") && hard.contains("from XCAP"), "{which:?}: the hard state is the XCAP document: {hard:?}\n{}", k.log_text());
+    let (_bob, n) = watch_from(&k, "bob", "127.0.0.1", "hard");
+    assert_state(&n, "active", "");
+    assert_eq!(n.tuples(), ["t-soft"], "{}", n.raw);
+}
+
+#[test]
+fn pidf_manipulation_documents_become_hard_state() {
+    pidf_manipulation(Ours);
+}
+
+#[test]
+fn pidf_manipulation_documents_become_hard_state_on_stock() {
+    pidf_manipulation(Stock);
+}
