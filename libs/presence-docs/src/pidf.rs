@@ -96,6 +96,29 @@ pub fn is_well_formed(body: &[u8]) -> bool {
     as_text(body).is_ok_and(|t| parse(t).is_ok())
 }
 
+/// What a PUBLISHed body is, from one parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publication {
+    /// A PIDF document.
+    Pidf,
+    /// Well-formed XML, but not PIDF.
+    NotPidf(PidfError),
+    /// Not UTF-8, or not well-formed.
+    NotXml(PidfError),
+}
+
+/// Classifies a PUBLISHed body with a single parse.
+pub fn classify(body: &[u8]) -> Publication {
+    let doc = match as_text(body).and_then(parse) {
+        Ok(d) => d,
+        Err(e) => return Publication::NotXml(e),
+    };
+    match pidf_root(&doc) {
+        Ok(_) => Publication::Pidf,
+        Err(e) => Publication::NotPidf(e),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Aggregation
 
@@ -973,6 +996,14 @@ fn escape_text(value: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn classify_tells_pidf_other_xml_and_garbage_apart() {
+        assert_eq!(classify(br#"<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@b"/>"#), Publication::Pidf);
+        assert!(matches!(classify(b"<foo/>"), Publication::NotPidf(_)));
+        assert!(matches!(classify(b"<foo>"), Publication::NotXml(_)));
+        assert!(matches!(classify(b"\xff<foo/>"), Publication::NotXml(_)));
+    }
     use crate::rules::{Provide, Selector, Transformations};
 
     const DM: &str = "urn:ietf:params:xml:ns:pidf:data-model";

@@ -2,7 +2,7 @@
 
 use kamailio::presence_events::{status, AuthStatus, EventHandler, Subscription};
 use kamailio::{lm_err, lm_warn, Error, SipMsg};
-use presence_docs::pidf;
+use presence_docs::pidf::{self, Publication};
 use presence_docs::rules::{self, Rules, Status, Watcher};
 
 use crate::module as m;
@@ -35,8 +35,8 @@ impl EventHandler for XcapDiff {}
 
 /// A PUBLISH body must be well-formed XML (an empty body is a refresh).
 fn check_well_formed(msg: &mut SipMsg) -> i32 {
-    let body = msg.body().to_vec();
-    if body.is_empty() || pidf::is_well_formed(&body) {
+    let body = msg.body();
+    if body.is_empty() || pidf::is_well_formed(body) {
         return 1;
     }
     lm_warn!("a PUBLISH body is not well-formed XML: 415");
@@ -124,25 +124,28 @@ impl EventHandler for Presence {
     }
 
     fn check_publish(msg: &mut SipMsg) -> i32 {
-        let body = msg.body().to_vec();
-        if body.is_empty() {
-            return 1;
-        }
-        if !pidf::is_well_formed(&body) {
-            lm_warn!("a PUBLISH body is not well-formed XML: 415");
-            reply(msg, 415, "Unsupported media type");
-            return -1;
-        }
-        if let Err(e) = pidf::check_publication(&body) {
-            if m::strict_pidf() {
+        let verdict = match msg.body() {
+            [] => return 1,
+            body => pidf::classify(body),
+        };
+        match verdict {
+            Publication::Pidf => 1,
+            Publication::NotXml(e) => {
+                lm_warn!("a PUBLISH body is not well-formed XML ({e}): 415");
+                reply(msg, 415, "Unsupported media type");
+                -1
+            }
+            Publication::NotPidf(e) if m::strict_pidf() => {
                 lm_warn!("a PUBLISH body is not a PIDF document ({e}): 400");
                 reply(msg, 400, "Bad PIDF document");
-                return -1;
+                -1
             }
-            // Accepted as stock does; NOTIFY bodies leave it out, so it harms no one.
-            lm_warn!("a PUBLISH body is not a PIDF document ({e}); it will not appear in NOTIFYs");
+            Publication::NotPidf(e) => {
+                // Accepted as stock does; NOTIFY bodies leave it out, so it harms no one.
+                lm_warn!("a PUBLISH body is not a PIDF document ({e}); it will not appear in NOTIFYs");
+                1
+            }
         }
-        1
     }
 
     fn rules_doc(user: &[u8], domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
