@@ -16,7 +16,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The newest document of `kind` in the table: by its URI when given, else by owner.
+/// The document of `kind` in the table: by its URI when given, else by owner.
 fn from_table(table: &str, user: &[u8], domain: &[u8], kind: i32, file_uri: Option<&[u8]>) -> Result<Option<Vec<u8>>, Error> {
     module_db::with(|c: &mut DbConn| -> Result<Option<Vec<u8>>, Error> {
         c.use_table(table)?;
@@ -28,8 +28,8 @@ fn from_table(table: &str, user: &[u8], domain: &[u8], kind: i32, file_uri: Opti
                 conds.push(eq("domain", Value::Str(text(domain))));
             }
         }
-        let rows = c.query(&conds, &["doc"], Some("id"))?;
-        Ok(rows.last().and_then(|r| r.first()).and_then(Value::as_bytes).map(<[u8]>::to_vec))
+        let rows = c.query(&conds, &["doc"], None)?;
+        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_bytes).map(<[u8]>::to_vec))
     })
 }
 

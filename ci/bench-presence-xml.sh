@@ -1,0 +1,566 @@
+#!/usr/bin/env bash
+# Benchmarks our presence_xml against the stock C presence_xml, both under the stock presence
+# module in the real Kamailio, in the same run, on 127.0.0.1 only, with
+# test-configs/bench-presence-xml.cfg (SQLite) and SIPp clients
+# (test-configs/sipp/bench-presence-xml-*.xml). Not part of the tests; run it by hand.
+#
+# Every presentity has a pres-rules document in the xcap table (written before Kamailio
+# starts, integrated_xcap_server=1): a first rule blocks two other identities, the second
+# allows the domain 127.0.0.1 (identity `many` with an `except`, after ten `one` ids that do not
+# match) with transformations (provide-services by service-uri-scheme "sip", all persons, all
+# devices, provide-activities), so every NOTIFY body goes through apply_auth, which must drop
+# the tuples whose contact is a tel: URI (every 5th tuple).
+#
+# Measured, ours and stock alternating on each load (the order flips every round), ROUNDS rounds:
+#   1. PUBLISH: PUB_CALLS publication lives (initial PUBLISH with a PIDF body, modify with
+#      SIP-If-Match and another body, removal with Expires 0) spread over PUB_USERS
+#      presentities, WINDOW calls in flight: answered 2xx PUBLISH/s and Kamailio CPU seconds per
+#      1,000 PUBLISHes (presence asks presence_xml to check each body and fetches the rules).
+#   2. SUBSCRIBE: SUB_CALLS dialogs of new watchers (presence consults the watchers table
+#      first and asks presence_xml for the rules only for a watcher it has not seen) to SUB_USERS
+#      presentities with SUB_PUBS publications each: SUBSCRIBE, 200, NOTIFY (active, PIDF body
+#      aggregated and transformed) answered 200, un-SUBSCRIBE, 200, NOTIFY (terminated, no body)
+#      answered 200. Dialogs/s and CPU seconds per 1,000 dialogs.
+#   3. NOTIFY body cost: for each N of AGG_PUBS (1 10 50), a presentity with N publications
+#      (distinct tuple ids, published before the rounds); AGG_CALLS dialogs as in 2; CPU
+#      milliseconds per NOTIFY with a body (per dialog: one SUBSCRIBE, one body built by
+#      aggregation + transformations, and the un-SUBSCRIBE with its body-less NOTIFY).
+# CPU is utime+stime of all Kamailio processes (/proc/<pid>/stat of its process group), counted
+# until tm has freed the run's transactions. Medians over the rounds and their ratio
+# ours/stock, and the median of the per-round ratios (both servers ran each load back to back).
+#
+# Before measuring, on both servers: a few publication lives traced and counted, the set-up
+# publications counted, and one dialog per presentity traced: its first NOTIFY must be active
+# and carry a well-formed PIDF body with exactly the expected tuples (the N publications minus
+# the tel: ones) and no tel: contact; both servers' tuple sets must be equal. During the rounds
+# the SIPp client fails a call whose first NOTIFY is not active with a PIDF body. At the end the
+# ERROR/CRITICAL/WARNING lines of both Kamailio logs are counted.
+#
+# One SIP worker (CHILDREN=1) by default: db_sqlite sets no busy timeout, so two workers writing
+# the presentity or watchers table at once make one of them fail at once with "database is
+# locked" (presence then answers 500, or has answered 200 and leaves a removed publication in
+# the table): with children=4 half of the set-up PUBLISHes failed. With one worker the
+# throughput is that of one core, i.e. the inverse of the CPU per request, and SIPp has the
+# other core (on 2 cores). The databases and logs live on /dev/shm (tmpfs), in WAL mode, so that
+# SQLite's syncs to disk do not weigh on the measurement.
+#
+# What both servers spend alike weighs on every ratio: with the defaults, perf shows the SIP
+# worker spending a third to a half of its time in Kamailio's q_malloc (pkg), mostly for
+# db_sqlite's result rows when presence reads the publications for a NOTIFY, and in SQLite.
+# PUBL_CACHE=2 MEM=tlsf take most of that away and show more of what presence_xml costs.
+#
+# Prints a Markdown table and writes it to target/bench-presence-xml.md (OUT).
+# Environment: ROUNDS (default 5), PUB_CALLS (4000), SUB_CALLS (3000), AGG_CALLS (1500),
+# AGG_PUBS ("1 10 50"), WINDOW (calls in flight, 32), PUB_USERS (100), SUB_USERS (20),
+# SUB_PUBS (2), CHILDREN (1), PUBL_CACHE (1: publications in SQLite, presence's default; 2: in
+# shared memory), MEM (Kamailio's memory manager for shm and pkg, -x/-X: tlsf or fm; default
+# q_malloc), NO_BUILD=1 to skip the build, KEEP=1 to keep the work directory (logs, traces),
+# OUT. Needs kamailio, kamcmd, sipp, sqlite3, python3. About 9 minutes with the defaults on 2
+# cores (each run ends with tm's 5 s wait), 6 with PUBL_CACHE=2 MEM=tlsf.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+
+rounds=${ROUNDS:-5}
+pub_calls=${PUB_CALLS:-4000}
+sub_calls=${SUB_CALLS:-3000}
+agg_calls=${AGG_CALLS:-1500}
+read -r -a agg_pubs <<<"${AGG_PUBS:-1 10 50}"
+window=${WINDOW:-32}
+children=${CHILDREN:-1}
+publ_cache=${PUBL_CACHE:-1}
+case $publ_cache in 1) subs_db_mode=0 ;; 2) subs_db_mode=2 ;; *) echo "bench-presence-xml: PUBL_CACHE must be 1 or 2" >&2; exit 1 ;; esac
+mem=${MEM:-}
+pub_users=${PUB_USERS:-100}
+sub_users=${SUB_USERS:-20}
+sub_pubs=${SUB_PUBS:-2}
+out_md=${OUT:-"$top/target/bench-presence-xml.md"}
+schema=/usr/share/kamailio/db_sqlite
+stock_dir=/usr/lib/x86_64-linux-gnu/kamailio/modules
+shm_mb=512
+# SIPp's socket buffers (its default, 64 KB, overflows with 32 NOTIFYs of 10 KB in flight when
+# SIPp is not scheduled for a moment; the kernel caps it at net.core.rmem_max).
+sipp_buf=4194304
+scen_dir="$top/test-configs/sipp"
+
+die() { echo "bench-presence-xml: $*" >&2; exit 1; }
+for tool in kamailio kamcmd sipp sqlite3 python3; do
+    command -v "$tool" >/dev/null || die "$tool is missing (bash ci/install.sh installs what is needed)"
+done
+[ -f "$stock_dir/presence_xml.so" ] || die "the stock $stock_dir/presence_xml.so is missing"
+[ -f "$stock_dir/presence.so" ] || die "the stock $stock_dir/presence.so is missing"
+for n in "${agg_pubs[@]}"; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "AGG_PUBS: '$n' is not a positive number"; done
+
+base=/dev/shm
+[ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
+work=$(mktemp -d "$base/bench-presence-xml.XXXXXX")
+declare -A PID=()
+stop_pid() { # pid [group]: TERM, up to 5 s, then KILL
+    local p=$1 target=$1
+    [ "${2:-}" = group ] && target="-$1"
+    kill -0 "$p" 2>/dev/null || return 0
+    kill -TERM -- "$target" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }; sleep 0.1; done
+    kill -KILL -- "$target" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+}
+SIPP_PID=
+cleanup() {
+    local s
+    [ -n "$SIPP_PID" ] && stop_pid "$SIPP_PID"
+    for s in "${!PID[@]}"; do stop_pid "${PID[$s]}" group; done
+    if [ "${KEEP:-}" = 1 ]; then echo "bench-presence-xml: work directory kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- build
+if [ "${NO_BUILD:-}" != 1 ]; then
+    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh)
+    export KAMAILIO_SRC
+    cargo build --release -p presence_xml -p xcap_server -p presence_xcapdiff >&2
+fi
+mkdir -p "$work/modules"
+so="$top/target/release/libpresence_xml.so"
+[ -f "$so" ] || die "$so is missing (build failed?)"
+# A copy, not a link: a rebuild during the run must not change a loaded library.
+cp "$so" "$work/modules/presence_xml.so"
+
+# ---------------------------------------------------------------- documents and client data
+domain=127.0.0.1
+# The pres-rules of every presentity.
+cat >"$work/pres-rules.xml" <<'EOF'
+<?xml version="1.0" encoding="UTF-8"?>
+<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
+  <cr:rule id="blocked">
+    <cr:conditions>
+      <cr:identity>
+        <cr:one id="sip:spam@example.com"/>
+        <cr:one id="sip:telemarketing@example.net"/>
+      </cr:identity>
+    </cr:conditions>
+    <cr:actions><sub-handling>block</sub-handling></cr:actions>
+    <cr:transformations/>
+  </cr:rule>
+  <cr:rule id="friends-and-colleagues">
+    <cr:conditions>
+      <cr:identity>
+        <cr:one id="sip:alice@example.com"/>
+        <cr:one id="sip:bob@example.com"/>
+        <cr:one id="sip:carol@example.com"/>
+        <cr:one id="sip:dave@example.com"/>
+        <cr:one id="sip:erin@example.com"/>
+        <cr:one id="sip:frank@example.org"/>
+        <cr:one id="sip:grace@example.org"/>
+        <cr:one id="sip:heidi@example.org"/>
+        <cr:one id="sip:ivan@example.org"/>
+        <cr:one id="sip:judy@example.org"/>
+        <cr:many domain="127.0.0.1">
+          <cr:except id="sip:mallory@127.0.0.1"/>
+        </cr:many>
+      </cr:identity>
+    </cr:conditions>
+    <cr:actions><sub-handling>allow</sub-handling></cr:actions>
+    <cr:transformations>
+      <provide-services><service-uri-scheme>sip</service-uri-scheme></provide-services>
+      <provide-persons><all-persons/></provide-persons>
+      <provide-devices><all-devices/></provide-devices>
+      <provide-activities>true</provide-activities>
+    </cr:transformations>
+  </cr:rule>
+</cr:ruleset>
+EOF
+# Tuple i of a presentity: id t<i>, contact tel: when i is a multiple of 5 (withheld by the
+# rules), sip: otherwise.
+contact() { # user i
+    if [ $(($2 % 5)) = 0 ]; then echo "tel:+1555$(printf '%06d' "$2")"; else echo "sip:$1-dev$2@$domain"; fi
+}
+expected_tuples() { echo $(($1 - $1 / 5)); }
+
+users=()
+for k in $(seq "$pub_users"); do users+=("pub$k"); done
+for k in $(seq "$sub_users"); do users+=("sub$k"); done
+for n in "${agg_pubs[@]}"; do users+=("agg$n"); done
+
+# SIPp injection files (field0 user; field1 tuple id; field2 contact).
+{
+    echo SEQUENTIAL
+    for k in $(seq "$pub_users"); do echo "pub$k;d$k;$(contact "pub$k" "$k")"; done
+} >"$work/publish.csv"
+{
+    echo SEQUENTIAL
+    for k in $(seq "$sub_users"); do
+        for i in $(seq "$sub_pubs"); do echo "sub$k;t$i;$(contact "sub$k" "$i")"; done
+    done
+    for n in "${agg_pubs[@]}"; do
+        for i in $(seq "$n"); do echo "agg$n;t$i;$(contact "agg$n" "$i")"; done
+    done
+} >"$work/seed.csv"
+seed_count=$(($(wc -l <"$work/seed.csv") - 1))
+{
+    echo SEQUENTIAL
+    for k in $(seq "$sub_users"); do echo "sub$k"; done
+} >"$work/sub.csv"
+for n in "${agg_pubs[@]}"; do printf 'SEQUENTIAL\nagg%s\n' "$n" >"$work/agg$n.csv"; done
+
+# ---------------------------------------------------------------- servers
+free_port() {
+    python3 -c 'import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); print(u.getsockname()[1])'
+}
+
+declare -A SIP=() CTL=() DIR=()
+servers=(ours stock)
+label() { case $1 in ours) echo "ours (Rust)";; stock) echo "stock (C)";; esac; }
+rpc() { local s=$1; shift; kamcmd -s "${CTL[$s]}" "$@"; }
+field() { awk -v k="$1:" '$1 == k { print $2; exit }'; }
+db() { sqlite3 "${DIR[$1]}/kamailio.db" "$2"; }
+publications() { # server [user prefix]: how many publications presence holds
+    if [ "$publ_cache" = 2 ]; then
+        rpc "$1" presence.presentity_list | awk -v p="${2:-}" '$1 == "user:" && index($2, p) == 1 { n++ } END { print n + 0 }'
+    else
+        db "$1" "SELECT count(*) FROM presentity WHERE username LIKE '${2:-}%';"
+    fi
+}
+
+start_server() { # name [define]
+    local name=$1 define=${2:-} d="$work/$1" sip u
+    mkdir -p "$d"
+    {
+        cat "$schema/standard-create.sql" "$schema/presence-create.sql"
+        echo "PRAGMA journal_mode=WAL;"
+        echo "BEGIN;"
+        for u in "${users[@]}"; do
+            echo "INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) VALUES ('$u', '$domain', readfile('$work/pres-rules.xml'), 2, 'e-$u', 1, '/xcap-root/pres-rules/users/sip:$u@$domain/index', 0);"
+        done
+        echo "COMMIT;"
+    } | sqlite3 "$d/kamailio.db" >/dev/null
+    sip=$(free_port)
+    for p in "${SIP[@]}"; do [ "$p" = "$sip" ] && die "port clash, run again"; done
+    sed -e "s#@SIP_PORT@#$sip#g; s#@MODDIR@#$work/modules#g; s#@CHILDREN@#$children#g" \
+        -e "s#@PUBL_CACHE@#$publ_cache#g; s#@SUBS_DB_MODE@#$subs_db_mode#g" \
+        -e "s#@CTL@#$d/ctl.sock#g; s#@DB_URL@#sqlite:///$d/kamailio.db#g" \
+        test-configs/bench-presence-xml.cfg >"$d/kamailio.cfg"
+    grep -q '@[A-Z_]*@' "$d/kamailio.cfg" && die "unfilled placeholder in $d/kamailio.cfg"
+    local args=(-f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" -m "$shm_mb")
+    [ -n "$define" ] && args+=(-A "$define")
+    [ -n "$mem" ] && args+=(-x "$mem" -X "$mem")
+    # setsid: its own session and process group (pgid = pid), stopped as a group.
+    setsid kamailio "${args[@]}" </dev/null >"$d/kamailio.log" 2>&1 &
+    PID[$name]=$!
+    SIP[$name]=$sip CTL[$name]="unix:$d/ctl.sock" DIR[$name]=$d
+    local ok=
+    for _ in $(seq 100); do
+        kill -0 "${PID[$name]}" 2>/dev/null || break
+        if rpc "$name" core.uptime >/dev/null 2>&1; then ok=1; break; fi
+        sleep 0.1
+    done
+    if [ -z "$ok" ]; then
+        echo "bench-presence-xml: the $name server did not start; the tail of its log:" >&2
+        tail -n 30 "$d/kamailio.log" >&2
+        exit 1
+    fi
+    [ "$(ps -o pgid= -p "${PID[$name]}" | tr -d ' ')" = "${PID[$name]}" ] || die "$name: not in its own process group"
+    echo "started $name: pid ${PID[$name]}, SIP 127.0.0.1:$sip" >&2
+}
+
+start_server ours OUR_PRESENCE_XML
+start_server stock
+# Which presence_xml each server runs: the library mapped by its main process.
+maps_presence_xml() { grep -o '[^ ]*/presence_xml\.so$' "/proc/$1/maps" 2>/dev/null | sort -u; }
+[ "$(maps_presence_xml "${PID[ours]}")" = "$work/modules/presence_xml.so" ] || die "ours does not run our presence_xml.so: $(maps_presence_xml "${PID[ours]}")"
+[ "$(maps_presence_xml "${PID[stock]}")" = "$stock_dir/presence_xml.so" ] || die "stock does not run the stock presence_xml.so: $(maps_presence_xml "${PID[stock]}")"
+
+# ---------------------------------------------------------------- helpers
+clk_tck=$(getconf CLK_TCK)
+cpu_ticks() { # utime+stime of every process in the process group $1
+    # /proc/PID/stat after the ")" of the command name: state ppid pgrp ... utime(14) stime(15)
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
+        awk -v pgid="$1" '{ sub(/^.*\) /, ""); if ($3 == pgid) t += $12 + $13 } END { printf "%d", t }'
+}
+pid_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+tm_idle() { # server: waits (up to 60 s) until tm holds no transaction
+    local s=$1 st
+    for _ in $(seq 600); do
+        st=$(rpc "$s" tm.stats)
+        [ "$(field current <<<"$st")" = 0 ] && [ "$(field waiting <<<"$st")" = 0 ] && return 0
+        sleep 0.1
+    done
+    die "$s: tm still holds transactions after 60 s: $(tr -d '\n\t' <<<"$st")"
+}
+
+# sipp_run server scenario inf calls tag [extra args]: one SIPp UAC run to its end, WINDOW calls
+# in flight. Sets LAST[ok], LAST[failed], LAST[elapsed] (s), LAST[client] (SIPp's CPU, % of
+# a core). Never dies on failed calls (the caller decides).
+declare -A LAST=()
+sipp_run() {
+    local s=$1 scen=$2 inf=$3 calls=$4 tag=$5 d="${DIR[$1]}" t0 t1 c0 c1 c rc limit
+    shift 5
+    limit=$((60 + calls / 20))
+    rm -f "$d/$tag.csv"
+    t0=$(date +%s%N)
+    (cd "$d" && exec sipp -sf "$scen_dir/$scen" -inf "$inf" -i 127.0.0.1 -p "$(free_port)" -nostdin \
+        -m "$calls" -l "$window" -r 100000 -recv_timeout 10000 -timeout "${limit}s" -timeout_error -buff_size "$sipp_buf" \
+        -trace_err -error_file "$d/$tag.err" -trace_stat -stf "$d/$tag.csv" -fd 3600 \
+        "$@" "127.0.0.1:${SIP[$s]}" </dev/null >"$d/$tag.out" 2>&1) &
+    SIPP_PID=$!
+    c0=$(pid_ticks "$SIPP_PID")
+    c1=$c0
+    while kill -0 "$SIPP_PID" 2>/dev/null; do
+        c=$(pid_ticks "$SIPP_PID")
+        [ "$c" -gt "$c1" ] && c1=$c # (0 once it has exited)
+        sleep 0.05
+    done
+    rc=0
+    wait "$SIPP_PID" || rc=$?
+    SIPP_PID=
+    t1=$(date +%s%N)
+    kill -0 "${PID[$s]}" 2>/dev/null || { tail -n 30 "$d/kamailio.log" >&2; die "$s died during $tag"; }
+    [ -f "$d/$tag.csv" ] || { cat "$d/$tag.out" >&2; die "$s: SIPp ($tag) wrote no statistics (exit $rc)"; }
+    LAST[ok]=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "SuccessfulCall(C)") c = i } END { print $c + 0 }' "$d/$tag.csv")
+    LAST[failed]=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedCall(C)") c = i } END { print $c + 0 }' "$d/$tag.csv")
+    LAST[elapsed]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+    LAST[client]=$(awk -v d=$((c1 - c0)) -v e="${LAST[elapsed]}" -v hz="$clk_tck" 'BEGIN { printf "%.0f", (e > 0 ? d / hz / e * 100 : 0) }')
+    LAST[rc]=$rc
+}
+
+declare -A R=()    # per server/measure: space-separated values, one per round
+declare -A ONE=()
+add() { R[$1]="${R[$1]:-}${R[$1]:+ }$2"; }
+median() { tr ' ' '\n' <<<"$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# check_notifies trace expected_tuples label: the first NOTIFY of every call in a SIPp trace
+# must be active with a PIDF body holding exactly the expected tuples (ids t<i> of the sip:
+# contacts, in any order); prints "<tuples> <body bytes> <sorted ids>".
+check_notifies() {
+    python3 - "$@" <<'EOF'
+import re, sys
+import xml.etree.ElementTree as ET
+trace, expected, label = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+PIDF = "{urn:ietf:params:xml:ns:pidf}"
+text = open(trace, encoding="utf-8", errors="replace").read()
+firsts = {}
+for chunk in text.split("----------------------------------------------- ")[1:]:
+    lines = chunk.split("\n", 2)
+    if len(lines) < 3 or "received" not in lines[1]:
+        continue
+    msg = lines[2].lstrip("\r\n").replace("\r\n", "\n")
+    if not msg.startswith("NOTIFY "):
+        continue
+    head, _, body = msg.partition("\n\n")
+    hdrs = {}
+    for l in head.split("\n")[1:]:
+        k, _, v = l.partition(":")
+        hdrs.setdefault(k.strip().lower(), v.strip())
+    cid = hdrs.get("call-id") or hdrs.get("i")
+    firsts.setdefault(cid, (hdrs, body))
+if not firsts:
+    sys.exit(f"{label}: no NOTIFY in {trace}")
+result = None
+for cid, (hdrs, body) in firsts.items():
+    state = hdrs.get("subscription-state", "")
+    if not state.startswith("active"):
+        sys.exit(f"{label}: NOTIFY of {cid} is {state!r}, not active")
+    if "application/pidf+xml" not in hdrs.get("content-type", ""):
+        sys.exit(f"{label}: NOTIFY of {cid} has Content-Type {hdrs.get('content-type')!r}")
+    body = body.rstrip("\n")
+    try:
+        root = ET.fromstring(body.encode())
+    except ET.ParseError as e:
+        sys.exit(f"{label}: NOTIFY body of {cid} is not well-formed ({e}):\n{body[:2000]}")
+    if root.tag != PIDF + "presence":
+        sys.exit(f"{label}: NOTIFY body of {cid} has the root {root.tag}")
+    tuples = root.findall(PIDF + "tuple")
+    ids = sorted(t.get("id") for t in tuples)
+    contacts = [(c.text or "").strip() for c in root.iter(PIDF + "contact")]
+    if any(c.startswith("tel:") for c in contacts):
+        sys.exit(f"{label}: NOTIFY body of {cid} still has a tel: contact (transformations not applied)")
+    if len(tuples) != expected or len(set(ids)) != len(ids):
+        sys.exit(f"{label}: NOTIFY body of {cid} has {len(tuples)} tuples ({ids}), expected {expected}:\n{body[:3000]}")
+    result = f"{len(tuples)} {len(body.encode())} {','.join(ids)}"
+print(result)
+EOF
+}
+
+# ---------------------------------------------------------------- correctness first
+for s in "${servers[@]}"; do
+    d=${DIR[$s]}
+    # A few publication lives, traced.
+    sipp_run "$s" bench-presence-xml-publish.xml "$work/publish.csv" 5 pubcheck -trace_msg -message_file "$d/pubcheck.msg"
+    [ "${LAST[ok]}" = 5 ] || { cat "$d/pubcheck.err" >&2 || true; die "$s: check: ${LAST[ok]} of 5 publication lives succeeded"; }
+    counts=$(awk '
+        /message received/ { rx = 1; next } /message sent/ { rx = 0; next }
+        rx && /^SIP\/2.0 200/ { ok++ } rx && /^SIP-ETag:/ { e++ }
+        !rx && /^PUBLISH sip:/ { p++ } !rx && /^Content-Type: application\/pidf\+xml/ { b++ }
+        END { printf "%d %d %d %d", p, b, ok, e }' "$d/pubcheck.msg")
+    echo "$s check: PUBLISHes sent, with a PIDF body, 200 received, with SIP-ETag: $counts (expected 15 10 15 15)" >&2
+    [ "$counts" = "15 10 15 15" ] || die "$s: other PUBLISH exchanges than expected (trace: $d/pubcheck.msg, run with KEEP=1)"
+    left=$(publications "$s" pub)
+    [ "$left" = 0 ] || die "$s: $left publications left in the presentity table after the removals"
+    # The publications the SUBSCRIBE loads read.
+    sipp_run "$s" bench-presence-xml-seed.xml "$work/seed.csv" "$seed_count" seed
+    [ "${LAST[ok]}" = "$seed_count" ] || { head "$d/seed.err" >&2 || true; die "$s: set-up: ${LAST[ok]} of $seed_count PUBLISHes succeeded"; }
+    stored=$(publications "$s")
+    [ "$stored" = "$seed_count" ] || die "$s: set-up: $stored publications in the presentity table, expected $seed_count"
+    echo "$s: $seed_count set-up publications stored" >&2
+    # One traced dialog per kind of presentity.
+    for n in sub "${agg_pubs[@]}"; do
+        if [ "$n" = sub ]; then inf="$work/sub.csv" want=$(expected_tuples "$sub_pubs") kind=sub
+        else inf="$work/agg$n.csv" want=$(expected_tuples "$n") kind="agg$n"; fi
+        sipp_run "$s" bench-presence-xml-subscribe.xml "$inf" 1 "check-$kind" -key wprefix check -trace_msg -message_file "$d/check-$kind.msg"
+        [ "${LAST[ok]}" = 1 ] || { cat "$d/check-$kind.err" >&2 || true; tail -n 20 "$d/kamailio.log" >&2; die "$s: check dialog to $kind failed"; }
+        res=$(check_notifies "$d/check-$kind.msg" "$want" "$s $kind") || die "$s: wrong NOTIFY (trace: $d/check-$kind.msg, run with KEEP=1)"
+        read -r nt bytes ids <<<"$res"
+        ONE[$s,$kind,tuples]=$nt ONE[$s,$kind,bytes]=$bytes ONE[$s,$kind,ids]=$ids
+        echo "$s check $kind: NOTIFY active, $nt tuples (of $([ "$kind" = sub ] && echo "$sub_pubs" || echo "$n") published), body $bytes bytes" >&2
+    done
+done
+for kind in sub $(printf 'agg%s ' "${agg_pubs[@]}"); do
+    [ "${ONE[ours,$kind,ids]}" = "${ONE[stock,$kind,ids]}" ] || die "$kind: the NOTIFY tuples differ: ours ${ONE[ours,$kind,ids]}, stock ${ONE[stock,$kind,ids]}"
+done
+echo "NOTIFY bodies: the same tuples from both servers" >&2
+
+# ---------------------------------------------------------------- measuring
+measure() { # server load scenario inf calls unit_per_call
+    local s=$1 load=$2 scen=$3 inf=$4 calls=$5 per=$6 t0 t1 rate cpu extra=()
+    [ "$scen" = bench-presence-xml-subscribe.xml ] && extra=(-key wprefix "r${round}${load}x")
+    tm_idle "$s"
+    t0=$(cpu_ticks "${PID[$s]}")
+    sipp_run "$s" "$scen" "$inf" "$calls" "r$round-$load" "${extra[@]}"
+    tm_idle "$s" # the transactions' memory is freed by tm's timer: part of the cost
+    t1=$(cpu_ticks "${PID[$s]}")
+    local units=$((LAST[ok] * per))
+    rate=$(awk -v n="$units" -v e="${LAST[elapsed]}" 'BEGIN { printf "%.0f", (e > 0 ? n / e : 0) }')
+    # CPU per 1,000 units (s), or per unit in ms: the same number.
+    cpu=$(awk -v d=$((t1 - t0)) -v n="$units" -v hz="$clk_tck" 'BEGIN { printf "%.3f", (n > 0 ? d / hz / n * 1000 : 0) }')
+    add "$s,$load,rate" "$rate"; add "$s,$load,cpu" "$cpu"; add "$s,$load,client" "${LAST[client]}"
+    add "$s,$load,failed" "${LAST[failed]}"
+    echo "round $round $s $load: ${LAST[ok]} of $calls calls ok (${LAST[failed]} failed) in ${LAST[elapsed]} s: $rate/s, Kamailio CPU $cpu s/1k, SIPp client at ${LAST[client]}% of a core" >&2
+    if [ "${LAST[failed]}" -gt 0 ]; then
+        echo "bench-presence-xml: $s $load: ${LAST[failed]} failed calls; first errors:" >&2
+        head -n 5 "${DIR[$s]}/r$round-$load.err" >&2 2>/dev/null || true
+    fi
+}
+
+loads=(pub sub)
+for n in "${agg_pubs[@]}"; do loads+=("agg$n"); done
+for round in $(seq "$rounds"); do
+    order=(ours stock)
+    [ $((round % 2)) = 0 ] && order=(stock ours)
+    for load in "${loads[@]}"; do
+        for s in "${order[@]}"; do
+            case $load in
+                pub) measure "$s" pub bench-presence-xml-publish.xml "$work/publish.csv" "$pub_calls" 3 ;;
+                sub) measure "$s" sub bench-presence-xml-subscribe.xml "$work/sub.csv" "$sub_calls" 1 ;;
+                agg*) measure "$s" "$load" bench-presence-xml-subscribe.xml "$work/$load.csv" "$agg_calls" 1 ;;
+            esac
+        done
+    done
+done
+
+# ---------------------------------------------------------------- cross-checks
+for s in "${servers[@]}"; do
+    kill -0 "${PID[$s]}" 2>/dev/null || die "$s died"
+    ONE[$s,stored]=$(publications "$s")
+    ONE[$s,errors]=$(grep -cE ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$s]}/kamailio.log" || true)
+    ONE[$s,warnings]=$(grep -cE ' WARNING:' "${DIR[$s]}/kamailio.log" || true)
+    echo "$s: ${ONE[$s,stored]} publications stored at the end (expected $seed_count), ${ONE[$s,errors]} ERROR lines, ${ONE[$s,warnings]} WARNING lines" >&2
+done
+
+# ---------------------------------------------------------------- report
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+met() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge" ? r >= t : r <= t); print (ok ? "met" : "NOT met") }'; }
+total() { tr ' ' '\n' <<<"$1" | awk '{ t += $1 } END { print t + 0 }'; }
+for s in "${servers[@]}"; do
+    for load in "${loads[@]}"; do
+        for k in rate cpu client; do R[$s,$load,$k,med]=$(median "${R[$s,$load,$k]:-}"); done
+    done
+done
+cell() { echo "${R[$1,$2,$3,med]} (${R[$1,$2,$3]})"; }
+# The median of the per-round ratios ours/stock (each round ran both back to back, so this
+# cancels most of what the machine's other load does to both).
+paired() { # load metric
+    paste -d' ' <(tr ' ' '\n' <<<"${R[ours,$1,$2]}") <(tr ' ' '\n' <<<"${R[stock,$1,$2]}") |
+        awk '$2 > 0 { print $1 / $2 }' | sort -g |
+        awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else printf "%.2f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+{
+    echo "Kamailio $(kamailio -v 2>/dev/null | awk 'NR==1 {print $3}') with the stock presence module and test-configs/bench-presence-xml.cfg (children=$children, SQLite on tmpfs, $([ "$publ_cache" = 2 ] && echo "publ_cache 2: publications in shared memory, subs_db_mode 2" || echo "publ_cache 1: publications in SQLite, subscriptions in memory"), memory manager ${mem:-q_malloc (default)}); SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ {sub(/\.$/, "", $2); print $2; exit}') clients with $window calls in flight on the same machine; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "$rounds rounds, ours and stock alternating on each load (order flipped every round); medians, all rounds in brackets. CPU: all Kamailio processes, until tm has freed the transactions."
+    echo
+    echo "| server | PUBLISH 2xx/s | CPU s / 1k PUBLISH | SUBSCRIBE dialogs/s | CPU s / 1k dialogs | SIPp client CPU % (PUBLISH, SUBSCRIBE) | failed calls |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for s in "${servers[@]}"; do
+        failed=0
+        for load in "${loads[@]}"; do failed=$((failed + $(total "${R[$s,$load,failed]}"))); done
+        echo "| $(label "$s") | $(cell "$s" pub rate) | $(cell "$s" pub cpu) | $(cell "$s" sub rate) | $(cell "$s" sub cpu) | ${R[$s,pub,client,med]}, ${R[$s,sub,client,med]} | $failed |"
+    done
+    pub_ratio=$(ratio "${R[ours,pub,rate,med]}" "${R[stock,pub,rate,med]}")
+    sub_ratio=$(ratio "${R[ours,sub,rate,med]}" "${R[stock,sub,rate,med]}")
+    echo "| ours / stock (medians) | $pub_ratio | $(ratio "${R[ours,pub,cpu,med]}" "${R[stock,pub,cpu,med]}") | $sub_ratio | $(ratio "${R[ours,sub,cpu,med]}" "${R[stock,sub,cpu,med]}") | | |"
+    echo "| ours / stock (median of per-round ratios) | $(paired pub rate) | $(paired pub cpu) | $(paired sub rate) | $(paired sub cpu) | | |"
+    echo
+    echo "PUBLISH: $pub_calls publication lives per run (initial with a PIDF body, modify with another, removal) over $pub_users presentities with pres-rules. SUBSCRIBE: $sub_calls dialogs per run of new watchers (SUBSCRIBE, NOTIFY active with the body, un-SUBSCRIBE, NOTIFY terminated) to $sub_users presentities with $sub_pubs publications each; the NOTIFY body went through apply_auth."
+    echo
+    echo "NOTIFY body cost: $agg_calls dialogs per run to one presentity with N publications (distinct tuple ids); CPU per dialog = per NOTIFY with a body (it also carries the SUBSCRIBE, the un-SUBSCRIBE and its body-less NOTIFY, the same work on both servers)."
+    echo
+    hdr="| server |" sep="|---|"
+    for n in "${agg_pubs[@]}"; do hdr+=" N=$n: dialogs/s | N=$n: CPU ms / NOTIFY |"; sep+="---:|---:|"; done
+    echo "$hdr"
+    echo "$sep"
+    for s in "${servers[@]}"; do
+        row="| $(label "$s") |"
+        for n in "${agg_pubs[@]}"; do row+=" $(cell "$s" "agg$n" rate) | $(cell "$s" "agg$n" cpu) |"; done
+        echo "$row"
+    done
+    row="| ours / stock (medians) |"
+    for n in "${agg_pubs[@]}"; do row+=" $(ratio "${R[ours,agg$n,rate,med]}" "${R[stock,agg$n,rate,med]}") | $(ratio "${R[ours,agg$n,cpu,med]}" "${R[stock,agg$n,cpu,med]}") |"; done
+    echo "$row"
+    row="| ours / stock (median of per-round ratios) |"
+    for n in "${agg_pubs[@]}"; do row+=" $(paired "agg$n" rate) | $(paired "agg$n" cpu) |"; done
+    echo "$row"
+    echo
+    if [ "${#agg_pubs[@]}" -ge 2 ]; then
+        lo=${agg_pubs[0]} hi=${agg_pubs[-1]}
+        marg() { awk -v a="${R[$1,agg$hi,cpu,med]}" -v b="${R[$1,agg$lo,cpu,med]}" -v n=$((hi - lo)) 'BEGIN { printf "%.0f", (n > 0 ? (a - b) / n * 1000 : 0) }'; }
+        echo "CPU per additional publication in the body, (N=$hi − N=$lo) / $((hi - lo)): ours $(marg ours) µs, stock $(marg stock) µs ($(ratio "$(marg ours)" "$(marg stock)") × stock)."
+        echo
+    fi
+    row="| NOTIFY body checked before the rounds | sub ($sub_pubs pub.) |"
+    sep="|---|---:|"
+    for n in "${agg_pubs[@]}"; do row+=" N=$n |"; sep+="---:|"; done
+    echo "$row"
+    echo "$sep"
+    for s in "${servers[@]}"; do
+        row="| $(label "$s"): tuples, bytes | ${ONE[$s,sub,tuples]}, ${ONE[$s,sub,bytes]} |"
+        for n in "${agg_pubs[@]}"; do row+=" ${ONE[$s,agg$n,tuples]}, ${ONE[$s,agg$n,bytes]} |"; done
+        echo "$row"
+    done
+    echo
+    aims="Aims, on the ratios of the medians (the median of the per-round ratios in brackets): PUBLISH 2xx/s ≥ 1.2 × stock: $(met "$pub_ratio" 1.2 ge) ($pub_ratio) [$(paired pub rate)]; SUBSCRIBE dialogs/s ≥ 1.2 × stock: $(met "$sub_ratio" 1.2 ge) ($sub_ratio) [$(paired sub rate)]"
+    for n in "${agg_pubs[@]}"; do
+        r=$(ratio "${R[ours,agg$n,cpu,med]}" "${R[stock,agg$n,cpu,med]}")
+        aims+="; CPU per NOTIFY, N=$n, ≤ 0.8 × stock: $(met "$r" 0.8 le) ($r) [$(paired "agg$n" cpu)]"
+    done
+    echo "$aims."
+    echo
+    for s in "${servers[@]}"; do
+        echo "$(label "$s"): ${ONE[$s,errors]} ERROR/CRITICAL lines and ${ONE[$s,warnings]} WARNING lines in the Kamailio log; ${ONE[$s,stored]} publications stored at the end (expected $seed_count)."
+    done
+} >"$work/table.md"
+
+for s in "${servers[@]}"; do
+    if [ "${ONE[$s,errors]}" -gt 0 ] || [ "${ONE[$s,warnings]}" -gt 0 ]; then
+        echo "== $s: first ERROR/CRITICAL/WARNING lines of ${DIR[$s]}/kamailio.log:" >&2
+        grep -E ' (ERROR|CRITICAL|BUG|ALERT|WARNING):' "${DIR[$s]}/kamailio.log" | head -n 10 >&2
+    fi
+done
+mkdir -p "$(dirname "$out_md")"
+cp "$work/table.md" "$out_md"
+echo
+cat "$out_md"
+echo
+echo "(written to ${out_md#"$top"/})"
