@@ -58,8 +58,7 @@
 # OUT. Needs kamailio, kamcmd, sipp, sqlite3, python3. About 9 minutes with the defaults on 2
 # cores (each run ends with tm's 5 s wait), 6 with PUBL_CACHE=2 MEM=tlsf.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
 rounds=${ROUNDS:-5}
 pub_calls=${PUB_CALLS:-4000}
@@ -69,62 +68,31 @@ read -r -a agg_pubs <<<"${AGG_PUBS:-1 10 50}"
 window=${WINDOW:-32}
 children=${CHILDREN:-1}
 publ_cache=${PUBL_CACHE:-1}
-case $publ_cache in 1) subs_db_mode=0 ;; 2) subs_db_mode=2 ;; *) echo "bench-presence-xml: PUBL_CACHE must be 1 or 2" >&2; exit 1 ;; esac
+case $publ_cache in 1) subs_db_mode=0 ;; 2) subs_db_mode=2 ;; *) die "PUBL_CACHE must be 1 or 2" ;; esac
 mem=${MEM:-}
 pub_users=${PUB_USERS:-100}
 sub_users=${SUB_USERS:-20}
 sub_pubs=${SUB_PUBS:-2}
 out_md=${OUT:-"$top/target/bench-presence-xml.md"}
-schema=/usr/share/kamailio/db_sqlite
-stock_dir=/usr/lib/x86_64-linux-gnu/kamailio/modules
 shm_mb=512
 # SIPp's socket buffers (its default, 64 KB, overflows with 32 NOTIFYs of 10 KB in flight when
 # SIPp is not scheduled for a moment; the kernel caps it at net.core.rmem_max).
 sipp_buf=4194304
 scen_dir="$top/test-configs/sipp"
 
-die() { echo "bench-presence-xml: $*" >&2; exit 1; }
-for tool in kamailio kamcmd sipp sqlite3 python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (bash ci/install.sh installs what is needed)"
-done
-[ -f "$stock_dir/presence_xml.so" ] || die "the stock $stock_dir/presence_xml.so is missing"
-[ -f "$stock_dir/presence.so" ] || die "the stock $stock_dir/presence.so is missing"
+tm_idle_s=60 # tm_idle's limit
+
+need_tools kamailio kamcmd sipp sqlite3 python3
+need_stock presence_xml presence
 for n in "${agg_pubs[@]}"; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "AGG_PUBS: '$n' is not a positive number"; done
 
 base=/dev/shm
 [ -d "$base" ] && [ -w "$base" ] || base=${TMPDIR:-/tmp}
-work=$(mktemp -d "$base/bench-presence-xml.XXXXXX")
-declare -A PID=()
-stop_pid() { # pid [group]: TERM, up to 5 s, then KILL
-    local p=$1 target=$1
-    [ "${2:-}" = group ] && target="-$1"
-    kill -0 "$p" 2>/dev/null || return 0
-    kill -TERM -- "$target" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }; sleep 0.1; done
-    kill -KILL -- "$target" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true
-}
-SIPP_PID=
-cleanup() {
-    local s
-    [ -n "$SIPP_PID" ] && stop_pid "$SIPP_PID"
-    for s in "${!PID[@]}"; do stop_pid "${PID[$s]}" group; done
-    if [ "${KEEP:-}" = 1 ]; then echo "bench-presence-xml: work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work "$base/bench-presence-xml"
 
 # ---------------------------------------------------------------- build
-if [ "${NO_BUILD:-}" != 1 ]; then
-    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh)
-    export KAMAILIO_SRC
-    cargo build --release -p presence_xml -p xcap_server -p presence_xcapdiff >&2
-fi
-mkdir -p "$work/modules"
-so="$top/target/release/libpresence_xml.so"
-[ -f "$so" ] || die "$so is missing (build failed?)"
-# A copy, not a link: a rebuild during the run must not change a loaded library.
-cp "$so" "$work/modules/presence_xml.so"
+build_release presence_xml xcap_server presence_xcapdiff
+copy_modules presence_xml
 
 # ---------------------------------------------------------------- documents and client data
 domain=127.0.0.1
@@ -204,16 +172,8 @@ seed_count=$(($(wc -l <"$work/seed.csv") - 1))
 for n in "${agg_pubs[@]}"; do printf 'SEQUENTIAL\nagg%s\n' "$n" >"$work/agg$n.csv"; done
 
 # ---------------------------------------------------------------- servers
-free_port() {
-    python3 -c 'import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); print(u.getsockname()[1])'
-}
-
-declare -A SIP=() CTL=() DIR=()
+declare -A SIP=()
 servers=(ours stock)
-label() { case $1 in ours) echo "ours (Rust)";; stock) echo "stock (C)";; esac; }
-rpc() { local s=$1; shift; kamcmd -s "${CTL[$s]}" "$@"; }
-field() { awk -v k="$1:" '$1 == k { print $2; exit }'; }
 db() { sqlite3 "${DIR[$1]}/kamailio.db" "$2"; }
 publications() { # server [user prefix]: how many publications presence holds
     if [ "$publ_cache" = 2 ]; then
@@ -227,7 +187,7 @@ start_server() { # name [define]
     local name=$1 define=${2:-} d="$work/$1" sip u
     mkdir -p "$d"
     {
-        cat "$schema/standard-create.sql" "$schema/presence-create.sql"
+        create_sql
         echo "PRAGMA journal_mode=WAL;"
         echo "BEGIN;"
         for u in "${users[@]}"; do
@@ -237,30 +197,14 @@ start_server() { # name [define]
     } | sqlite3 "$d/kamailio.db" >/dev/null
     sip=$(free_port)
     for p in "${SIP[@]}"; do [ "$p" = "$sip" ] && die "port clash, run again"; done
-    sed -e "s#@SIP_PORT@#$sip#g; s#@MODDIR@#$work/modules#g; s#@CHILDREN@#$children#g" \
-        -e "s#@PUBL_CACHE@#$publ_cache#g; s#@SUBS_DB_MODE@#$subs_db_mode#g" \
-        -e "s#@CTL@#$d/ctl.sock#g; s#@DB_URL@#sqlite:///$d/kamailio.db#g" \
-        test-configs/bench-presence-xml.cfg >"$d/kamailio.cfg"
-    grep -q '@[A-Z_]*@' "$d/kamailio.cfg" && die "unfilled placeholder in $d/kamailio.cfg"
-    local args=(-f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" -m "$shm_mb")
+    fill_cfg test-configs/bench-presence-xml.cfg "$d/kamailio.cfg" SIP_PORT="$sip" MODDIR="$work/modules" CHILDREN="$children" \
+        PUBL_CACHE="$publ_cache" SUBS_DB_MODE="$subs_db_mode" CTL="$d/ctl.sock" DB_URL="sqlite:///$d/kamailio.db"
+    local args=(-m "$shm_mb")
     [ -n "$define" ] && args+=(-A "$define")
     [ -n "$mem" ] && args+=(-x "$mem" -X "$mem")
-    # setsid: its own session and process group (pgid = pid), stopped as a group.
-    setsid kamailio "${args[@]}" </dev/null >"$d/kamailio.log" 2>&1 &
-    PID[$name]=$!
-    SIP[$name]=$sip CTL[$name]="unix:$d/ctl.sock" DIR[$name]=$d
-    local ok=
-    for _ in $(seq 100); do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        if rpc "$name" core.uptime >/dev/null 2>&1; then ok=1; break; fi
-        sleep 0.1
-    done
-    if [ -z "$ok" ]; then
-        echo "bench-presence-xml: the $name server did not start; the tail of its log:" >&2
-        tail -n 30 "$d/kamailio.log" >&2
-        exit 1
-    fi
-    [ "$(ps -o pgid= -p "${PID[$name]}" | tr -d ' ')" = "${PID[$name]}" ] || die "$name: not in its own process group"
+    start_kamailio "$name" "$d" "${args[@]}"
+    SIP[$name]=$sip
+    wait_started "$name" ""
     echo "started $name: pid ${PID[$name]}, SIP 127.0.0.1:$sip" >&2
 }
 
@@ -272,24 +216,6 @@ maps_presence_xml() { grep -o '[^ ]*/presence_xml\.so$' "/proc/$1/maps" 2>/dev/n
 [ "$(maps_presence_xml "${PID[stock]}")" = "$stock_dir/presence_xml.so" ] || die "stock does not run the stock presence_xml.so: $(maps_presence_xml "${PID[stock]}")"
 
 # ---------------------------------------------------------------- helpers
-clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { # utime+stime of every process in the process group $1
-    # /proc/PID/stat after the ")" of the command name: state ppid pgrp ... utime(14) stime(15)
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-        awk -v pgid="$1" '{ sub(/^.*\) /, ""); if ($3 == pgid) t += $12 + $13 } END { printf "%d", t }'
-}
-pid_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-
-tm_idle() { # server: waits (up to 60 s) until tm holds no transaction
-    local s=$1 st
-    for _ in $(seq 600); do
-        st=$(rpc "$s" tm.stats)
-        [ "$(field current <<<"$st")" = 0 ] && [ "$(field waiting <<<"$st")" = 0 ] && return 0
-        sleep 0.1
-    done
-    die "$s: tm still holds transactions after 60 s: $(tr -d '\n\t' <<<"$st")"
-}
-
 # sipp_run server scenario inf calls tag [extra args]: one SIPp UAC run to its end, WINDOW calls
 # in flight. Sets LAST[ok], LAST[failed], LAST[elapsed] (s), LAST[client] (SIPp's CPU, % of
 # a core). Never dies on failed calls (the caller decides).
@@ -316,10 +242,10 @@ sipp_run() {
     wait "$SIPP_PID" || rc=$?
     SIPP_PID=
     t1=$(date +%s%N)
-    kill -0 "${PID[$s]}" 2>/dev/null || { tail -n 30 "$d/kamailio.log" >&2; die "$s died during $tag"; }
+    still_alive "$s" "during $tag"
     [ -f "$d/$tag.csv" ] || { cat "$d/$tag.out" >&2; die "$s: SIPp ($tag) wrote no statistics (exit $rc)"; }
-    LAST[ok]=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "SuccessfulCall(C)") c = i } END { print $c + 0 }' "$d/$tag.csv")
-    LAST[failed]=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedCall(C)") c = i } END { print $c + 0 }' "$d/$tag.csv")
+    LAST[ok]=$(sipp_count "$d/$tag.csv" "SuccessfulCall(C)")
+    LAST[failed]=$(sipp_count "$d/$tag.csv" "FailedCall(C)")
     LAST[elapsed]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
     LAST[client]=$(awk -v d=$((c1 - c0)) -v e="${LAST[elapsed]}" -v hz="$clk_tck" 'BEGIN { printf "%.0f", (e > 0 ? d / hz / e * 100 : 0) }')
     LAST[rc]=$rc
@@ -327,8 +253,6 @@ sipp_run() {
 
 declare -A R=()    # per server/measure: space-separated values, one per round
 declare -A ONE=()
-add() { R[$1]="${R[$1]:-}${R[$1]:+ }$2"; }
-median() { tr ' ' '\n' <<<"$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # check_notifies trace expected_tuples label: the first NOTIFY of every call in a SIPp trace
 # must be active with a PIDF body holding exactly the expected tuples (ids t<i> of the sip:
@@ -433,7 +357,7 @@ measure() { # server load scenario inf calls unit_per_call
     local units=$((LAST[ok] * per))
     rate=$(awk -v n="$units" -v e="${LAST[elapsed]}" 'BEGIN { printf "%.0f", (e > 0 ? n / e : 0) }')
     # CPU per 1,000 units (s), or per unit in ms: the same number.
-    cpu=$(awk -v d=$((t1 - t0)) -v n="$units" -v hz="$clk_tck" 'BEGIN { printf "%.3f", (n > 0 ? d / hz / n * 1000 : 0) }')
+    cpu=$(cpu_per_1k $((t1 - t0)) "$units")
     add "$s,$load,rate" "$rate"; add "$s,$load,cpu" "$cpu"; add "$s,$load,client" "${LAST[client]}"
     add "$s,$load,failed" "${LAST[failed]}"
     echo "round $round $s $load: ${LAST[ok]} of $calls calls ok (${LAST[failed]} failed) in ${LAST[elapsed]} s: $rate/s, Kamailio CPU $cpu s/1k, SIPp client at ${LAST[client]}% of a core" >&2
@@ -463,15 +387,12 @@ done
 for s in "${servers[@]}"; do
     kill -0 "${PID[$s]}" 2>/dev/null || die "$s died"
     ONE[$s,stored]=$(publications "$s")
-    ONE[$s,errors]=$(grep -cE ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$s]}/kamailio.log" || true)
+    ONE[$s,errors]=$(log_errors "$s")
     ONE[$s,warnings]=$(grep -cE ' WARNING:' "${DIR[$s]}/kamailio.log" || true)
     echo "$s: ${ONE[$s,stored]} publications stored at the end (expected $seed_count), ${ONE[$s,errors]} ERROR lines, ${ONE[$s,warnings]} WARNING lines" >&2
 done
 
 # ---------------------------------------------------------------- report
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-met() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge" ? r >= t : r <= t); print (ok ? "met" : "NOT met") }'; }
-total() { tr ' ' '\n' <<<"$1" | awk '{ t += $1 } END { print t + 0 }'; }
 for s in "${servers[@]}"; do
     for load in "${loads[@]}"; do
         for k in rate cpu client; do R[$s,$load,$k,med]=$(median "${R[$s,$load,$k]:-}"); done
@@ -487,7 +408,7 @@ paired() { # load metric
 }
 
 {
-    echo "Kamailio $(kamailio -v 2>/dev/null | awk 'NR==1 {print $3}') with the stock presence module and test-configs/bench-presence-xml.cfg (children=$children, SQLite on tmpfs, $([ "$publ_cache" = 2 ] && echo "publ_cache 2: publications in shared memory, subs_db_mode 2" || echo "publ_cache 1: publications in SQLite, subscriptions in memory"), memory manager ${mem:-q_malloc (default)}); SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ {sub(/\.$/, "", $2); print $2; exit}') clients with $window calls in flight on the same machine; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "Kamailio $(kamailio_version) with the stock presence module and test-configs/bench-presence-xml.cfg (children=$children, SQLite on tmpfs, $([ "$publ_cache" = 2 ] && echo "publ_cache 2: publications in shared memory, subs_db_mode 2" || echo "publ_cache 1: publications in SQLite, subscriptions in memory"), memory manager ${mem:-q_malloc (default)}); SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ {sub(/\.$/, "", $2); print $2; exit}') clients with $window calls in flight on the same machine; $(host_line)."
     echo
     echo "$rounds rounds, ours and stock alternating on each load (order flipped every round); medians, all rounds in brackets. CPU: all Kamailio processes, until tm has freed the transactions."
     echo
@@ -558,9 +479,4 @@ for s in "${servers[@]}"; do
         grep -E ' (ERROR|CRITICAL|BUG|ALERT|WARNING):' "${DIR[$s]}/kamailio.log" | head -n 10 >&2
     fi
 done
-mkdir -p "$(dirname "$out_md")"
-cp "$work/table.md" "$out_md"
-echo
-cat "$out_md"
-echo
-echo "(written to ${out_md#"$top"/})"
+publish_table

@@ -36,8 +36,7 @@
 # table when it stops (the stock one does not), which takes minutes for the ~100,000 records
 # a run leaves behind on SQLite.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
 rounds=${ROUNDS:-5}
 n_init=${N_INIT:-20000}
@@ -46,76 +45,21 @@ window=${WINDOW:-32}
 shm_records=${SHM_RECORDS:-10000}
 cycles=${CYCLES:-100000}
 out_md=${OUT:-"$top/target/bench-pua.md"}
-schema=/usr/share/kamailio/db_sqlite
-stock_dir=/usr/lib/x86_64-linux-gnu/kamailio/modules
 shm_mb=1024 # transactions wait 5 s in tm after their reply: ~50,000 of them at 10,000/s
 
-die() { echo "bench-pua: $*" >&2; exit 1; }
-for tool in kamailio kamcmd sipp sqlite3 python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (bash ci/install.sh installs what is needed)"
-done
-[ -f "$stock_dir/pua.so" ] || die "the stock $stock_dir/pua.so is missing"
+need_tools kamailio kamcmd sipp sqlite3 python3
+need_stock pua
 [ "$n_mod" -le 0 ] || [ "$n_init" -ge "$window" ] || die "N_INIT must be at least WINDOW (the modifies cycle over its presentities)"
 
-work=$(mktemp -d /tmp/bench-pua.XXXXXX)
-declare -A PID=() UAS_PID=()
-stop_pid() { # pid [group]: TERM, up to 5 s, then KILL
-    local p=$1 target=$1
-    [ "${2:-}" = group ] && target="-$1"
-    kill -0 "$p" 2>/dev/null || return 0
-    kill -TERM -- "$target" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL -- "$target" 2>/dev/null || true
-    wait "$p" 2>/dev/null || true # (no "Killed" notice)
-}
-cleanup() {
-    local s
-    for s in "${!PID[@]}"; do stop_pid "${PID[$s]}" group; done
-    for s in "${!UAS_PID[@]}"; do stop_pid "${UAS_PID[$s]}"; done
-    if [ "${KEEP:-}" = 1 ]; then echo "bench-pua: work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work /tmp/bench-pua
 
 # ---------------------------------------------------------------- build
-if [ "${NO_BUILD:-}" != 1 ]; then
-    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh)
-    export KAMAILIO_SRC
-    cargo build --release -p pua -p kamtest >&2
-fi
-mkdir -p "$work/modules"
-for m in pua kamtest; do
-    so="$top/target/release/lib$m.so"
-    [ -f "$so" ] || die "$so is missing (build failed?)"
-    # A copy, not a link: a rebuild during the run must not change a loaded library.
-    cp "$so" "$work/modules/$m.so"
-done
+build_release pua kamtest
+copy_modules pua kamtest
 
 # ---------------------------------------------------------------- servers
-free_port() {
-    python3 -c 'import socket
-while True:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass'
-}
-port_in_use() { # UDP port on 127.0.0.1 bound by someone?
-    python3 -c 'import socket, sys
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    u.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(0)
-sys.exit(1)' "$1"
-}
-
-declare -A SIP=() UAS=() CTL=() DIR=()
+declare -A SIP=() UAS=()
 servers=(ours stock)
-label() { case $1 in ours) echo "ours (Rust)";; stock) echo "stock (C)";; esac; }
-rpc() { local s=$1; shift; kamcmd -s "${CTL[$s]}" "$@"; }
-field() { awk -v k="$1:" '$1 == k { print $2; exit }'; }
 
 start_uas() { # server tag [extra sipp args...]: the SIPp presence server on the server's UAS port
     local s=$1 tag=$2 d="${DIR[$1]}"
@@ -134,32 +78,16 @@ start_uas() { # server tag [extra sipp args...]: the SIPp presence server on the
 start_server() { # name [define]
     local name=$1 define=${2:-} d="$work/$1" sip uas
     mkdir -p "$d"
-    cat "$schema/standard-create.sql" "$schema/presence-create.sql" | sqlite3 "$d/kamailio.db"
-    sip=$(free_port)
-    while :; do uas=$(free_port); [ "$uas" != "$sip" ] && break; done
+    create_sql | sqlite3 "$d/kamailio.db"
+    read -r sip uas <<<"$(free_ports 2)"
     for p in "${SIP[@]}" "${UAS[@]}"; do [ "$p" = "$sip" ] || [ "$p" = "$uas" ] && die "port clash, run again"; done
-    sed -e "s#@SIP_PORT@#$sip#g; s#@UAS_PORT@#$uas#g; s#@MODDIR@#$work/modules#g" \
-        -e "s#@CTL@#$d/ctl.sock#g; s#@DB_URL@#sqlite:///$d/kamailio.db#g" \
-        test-configs/bench-pua.cfg >"$d/kamailio.cfg"
-    grep -q '@[A-Z_]*@' "$d/kamailio.cfg" && die "unfilled placeholder in $d/kamailio.cfg"
-    local args=(-f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" -m "$shm_mb")
+    fill_cfg test-configs/bench-pua.cfg "$d/kamailio.cfg" SIP_PORT="$sip" UAS_PORT="$uas" MODDIR="$work/modules" \
+        CTL="$d/ctl.sock" DB_URL="sqlite:///$d/kamailio.db"
+    local args=(-m "$shm_mb")
     [ -n "$define" ] && args+=(-A "$define")
-    # setsid: its own session and process group (pgid = pid), stopped as a group.
-    setsid kamailio "${args[@]}" </dev/null >"$d/kamailio.log" 2>&1 &
-    PID[$name]=$!
-    SIP[$name]=$sip UAS[$name]=$uas CTL[$name]="unix:$d/ctl.sock" DIR[$name]=$d
-    local ok=
-    for _ in $(seq 100); do
-        kill -0 "${PID[$name]}" 2>/dev/null || break
-        if rpc "$name" core.uptime >/dev/null 2>&1; then ok=1; break; fi
-        sleep 0.1
-    done
-    if [ -z "$ok" ] || ! grep -q "kamtest: pua is bound" "$d/kamailio.log"; then
-        echo "bench-pua: the $name server did not start (or kamtest did not bind pua); the tail of its log:" >&2
-        tail -n 30 "$d/kamailio.log" >&2
-        exit 1
-    fi
-    [ "$(ps -o pgid= -p "${PID[$name]}" | tr -d ' ')" = "${PID[$name]}" ] || die "$name: not in its own process group"
+    start_kamailio "$name" "$d" "${args[@]}"
+    SIP[$name]=$sip UAS[$name]=$uas
+    wait_started "$name" " (or kamtest did not bind pua)" grep -q "kamtest: pua is bound" "$d/kamailio.log"
     echo "started $name: pid ${PID[$name]}, SIP 127.0.0.1:$sip, presence server (SIPp) 127.0.0.1:$uas" >&2
 }
 
@@ -167,26 +95,7 @@ start_server ours
 start_server stock STOCK_PUA
 
 # ---------------------------------------------------------------- helpers
-clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { # utime+stime of every process in the process group $1
-    # /proc/PID/stat after the ")" of the command name: state ppid pgrp ... utime(14) stime(15)
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-        awk -v pgid="$1" '{ sub(/^.*\) /, ""); if ($3 == pgid) t += $12 + $13 } END { printf "%d", t }'
-}
-pid_ticks() { # utime+stime of one process
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
 shm_used() { rpc "$1" core.shmmem | field real_used; }
-
-tm_idle() { # server: waits (up to 30 s) until tm holds no transaction
-    local s=$1 st
-    for _ in $(seq 300); do
-        st=$(rpc "$s" tm.stats)
-        [ "$(field current <<<"$st")" = 0 ] && [ "$(field waiting <<<"$st")" = 0 ] && return 0
-        sleep 0.1
-    done
-    die "$s: tm still holds transactions after 30 s: $(tr -d '\n\t' <<<"$st")"
-}
 
 # Next presentity number per server (every run that creates records uses new ones).
 declare -A NEXT=([ours]=1 [stock]=1)
@@ -205,7 +114,7 @@ run() { # server mode first distinct count: one run to its end; sets LAST[...]
         finished=$(field done <<<"$st")
         [ "$finished" -ge "$count" ] && break
     done
-    kill -0 "${PID[$s]}" 2>/dev/null || { tail -n 30 "${DIR[$s]}/kamailio.log" >&2; die "$s died during a run (mode $mode)"; }
+    still_alive "$s" "during a run (mode $mode)"
     if [ "$finished" -lt "$count" ]; then
         echo "bench-pua: $s: the run (mode $mode, $count operations) STALLED: $(tr -d '\n\t' <<<"$st"); log tail:" >&2
         tail -n 20 "${DIR[$s]}/kamailio.log" >&2
@@ -217,8 +126,6 @@ run() { # server mode first distinct count: one run to its end; sets LAST[...]
 
 declare -A R=()    # per server/measure: space-separated values, one per round
 declare -A ONE=()  # single values
-add() { R[$1]="${R[$1]:-}${R[$1]:+ }$2"; }
-median() { tr ' ' '\n' <<<"$1" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---------------------------------------------------------------- correctness first
 for s in "${servers[@]}"; do
@@ -278,7 +185,7 @@ for s in "${servers[@]}"; do
     sleep 0.5
     after=$(shm_used "$s")
     ONE[$s,cyc_before]=$before ONE[$s,cyc_after]=$after ONE[$s,cyc_diff]=$((after - before))
-    ONE[$s,cyc_cpu]=$(awk -v d=$((t1 - t0)) -v n="${LAST[ok]}" -v hz="$clk_tck" 'BEGIN { printf "%.3f", (n > 0 ? d / hz / n * 1000 : 0) }')
+    ONE[$s,cyc_cpu]=$(cpu_per_1k $((t1 - t0)) "${LAST[ok]}")
     echo "$s: $cycles cycles: ${LAST[ok]} PUBLISHes answered 2xx, ${LAST[failed]} failed, ${ONE[$s,cyc_rate]} PUBLISH/s; shm real_used $before -> $after (${ONE[$s,cyc_diff]} bytes)" >&2
 done
 
@@ -293,7 +200,7 @@ measure() { # server load(init|mod) first distinct count
     t1=$(cpu_ticks "${PID[$s]}")
     OK_TOTAL[$s]=$((OK_TOTAL[$s] + LAST[ok]))
     rate=$(awk -v n="${LAST[ok]}" -v us="${LAST[elapsed]}" 'BEGIN { printf "%.0f", (us > 0 ? n / us * 1e6 : 0) }')
-    cpu=$(awk -v d=$((t1 - t0)) -v n="$5" -v hz="$clk_tck" 'BEGIN { printf "%.3f", d / hz / n * 1000 }')
+    cpu=$(cpu_per_1k $((t1 - t0)) "$5")
     uas=$(awk -v d=$((u1 - u0)) -v us="${LAST[elapsed]}" -v hz="$clk_tck" 'BEGIN { printf "%.0f", (us > 0 ? d / hz / (us / 1e6) * 100 : 0) }')
     add "$s,$load,rate" "$rate"; add "$s,$load,cpu" "$cpu"; add "$s,$load,uas" "$uas"
     add "$s,$load,failed" "${LAST[failed]}"
@@ -314,15 +221,13 @@ done
 sleep 1.5 # the SIPp servers write their statistics every second
 for s in "${servers[@]}"; do
     kill -0 "${PID[$s]}" 2>/dev/null || die "$s died"
-    uas_ok=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "SuccessfulCall(C)") c = i } END { print $c + 0 }' "${DIR[$s]}/uas-stat.csv")
+    uas_ok=$(sipp_count "${DIR[$s]}/uas-stat.csv" "SuccessfulCall(C)")
     ONE[$s,uas_ok]=$uas_ok
     echo "$s: the presence server answered $uas_ok PUBLISHes since the check, kamtest counted ${OK_TOTAL[$s]} answered 2xx" >&2
-    ONE[$s,errors]=$(grep -cE ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$s]}/kamailio.log" || true)
+    ONE[$s,errors]=$(log_errors "$s")
 done
 
 # ---------------------------------------------------------------- report
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-met() { awk -v r="$1" -v t="$2" -v dir="$3" 'BEGIN { ok = (dir == "ge" ? r >= t : r <= t); print (ok ? "met" : "NOT met") }'; }
 for s in "${servers[@]}"; do
     for k in init,rate init,cpu init,uas mod,rate mod,cpu mod,uas; do
         R[$s,$k,med]=$(median "${R[$s,$k]:-}")
@@ -336,14 +241,14 @@ shm_ratio=$(ratio "${ONE[ours,shm_per_record]}" "${ONE[stock,shm_per_record]}")
 cyc_ratio=$(ratio "${ONE[ours,cyc_rate]}" "${ONE[stock,cyc_rate]}")
 
 {
-    echo "Kamailio $(kamailio -v 2>/dev/null | awk 'NR==1 {print $3}') with test-configs/bench-pua.cfg (children=4, pua db_mode 0 on SQLite, default hash_size), driven by kamtest through bind_pua with $window PUBLISHes in flight; SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ {print $2; exit}') as the presence server on the same machine; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "Kamailio $(kamailio_version) with test-configs/bench-pua.cfg (children=4, pua db_mode 0 on SQLite, default hash_size), driven by kamtest through bind_pua with $window PUBLISHes in flight; SIPp $(sipp -v 2>/dev/null | awk '/SIPp v/ {print $2; exit}') as the presence server on the same machine; $(host_line)."
     echo
     echo "Throughput: $rounds rounds, ours and stock alternating (order flipped every round); per round $n_init initial PUBLISHes of new presentities, then $n_mod modifies (SIP-If-Match) of them. Medians, all rounds in brackets."
     echo
     echo "| server | initial PUBLISH/s | modify PUBLISH/s | CPU s / 1k initial | CPU s / 1k modify | SIPp server CPU % (initial, modify) | failed |"
     echo "|---|---:|---:|---:|---:|---:|---:|"
     for s in "${servers[@]}"; do
-        failed=$(tr ' ' '\n' <<<"${R[$s,init,failed]} ${R[$s,mod,failed]:-}" | awk '{ t += $1 } END { print t + 0 }')
+        failed=$(total "${R[$s,init,failed]} ${R[$s,mod,failed]:-}")
         echo "| $(label "$s") | ${R[$s,init,rate,med]} (${R[$s,init,rate]}) | ${R[$s,mod,rate,med]:-} (${R[$s,mod,rate]:-}) | ${R[$s,init,cpu,med]} (${R[$s,init,cpu]}) | ${R[$s,mod,cpu,med]:-} (${R[$s,mod,cpu]:-}) | ${R[$s,init,uas,med]}, ${R[$s,mod,uas,med]:-} | $failed |"
     done
     echo "| ours / stock | $init_ratio | $mod_ratio | $initcpu_ratio | $modcpu_ratio | | |"
@@ -370,9 +275,4 @@ for s in "${servers[@]}"; do
         grep -E ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$s]}/kamailio.log" | head -n 10 >&2
     fi
 done
-mkdir -p "$(dirname "$out_md")"
-cp "$work/table.md" "$out_md"
-echo
-cat "$out_md"
-echo
-echo "(written to ${out_md#"$top"/})"
+publish_table

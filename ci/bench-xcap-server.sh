@@ -12,7 +12,8 @@
 # Environment: DURATION (seconds per measured run, default 10), WARMUP (default 2),
 # THREADS (wrk threads, default 2), CONNECTIONS (default 16), NO_BUILD=1 to skip the build,
 # KEEPALIVE=1 to drop set_reply_close()/set_reply_no_connect() from the event route (HTTP
-# keep-alive instead of one TCP connection per request), OUT (default target/bench-xcap-server.md).
+# keep-alive instead of one TCP connection per request), KEEP=1 to keep the work directory (logs),
+# OUT (default target/bench-xcap-server.md).
 # Needs wrk (ci/install.sh installs it). Takes about 1.5 minutes with the defaults.
 #
 # Throughput ratios and the aims use 2xx responses per second: the stock module answers most
@@ -21,8 +22,7 @@
 # "Connection: close" header, so wrk counts one read error per request and reconnects; that
 # costs the client, not the server, and is the same for all three servers.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-top=$PWD
+. "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
 duration=${DURATION:-10}
 warmup=${WARMUP:-2}
@@ -30,42 +30,15 @@ threads=${THREADS:-2}
 conns=${CONNECTIONS:-16}
 out_md=${OUT:-"$top/target/bench-xcap-server.md"}
 keepalive=${KEEPALIVE:-0}
-schema=/usr/share/kamailio/db_sqlite
-stock_dir=/usr/lib/x86_64-linux-gnu/kamailio/modules
 
-die() { echo "bench-xcap-server: $*" >&2; exit 1; }
-for tool in kamailio kamcmd sqlite3 curl wrk python3; do
-    command -v "$tool" >/dev/null || die "$tool is missing (bash ci/install.sh installs what is needed)"
-done
-[ -f "$stock_dir/xcap_server.so" ] || die "the stock $stock_dir/xcap_server.so is missing"
+need_tools kamailio kamcmd sqlite3 curl wrk python3
+need_stock xcap_server
 
-work=$(mktemp -d /tmp/bench-xcap.XXXXXX)
-declare -A PID=()
-cleanup() {
-    local s p
-    for s in "${!PID[@]}"; do
-        p=${PID[$s]}
-        if kill -0 "$p" 2>/dev/null; then
-            kill -TERM -- "-$p" 2>/dev/null || true
-            for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL -- "-$p" 2>/dev/null || true
-        fi
-    done
-    rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_work /tmp/bench-xcap
 
 # ---------------------------------------------------------------- build
-if [ "${NO_BUILD:-}" != 1 ]; then
-    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh)
-    export KAMAILIO_SRC
-    cargo build --release -p xcap_server >&2
-fi
-so="$top/target/release/libxcap_server.so"
-[ -f "$so" ] || die "$so is missing (build failed?)"
-mkdir -p "$work/modules"
-cp "$so" "$work/modules/xcap_server.so"
+build_release xcap_server
+copy_modules xcap_server
 
 # ---------------------------------------------------------------- the document (~2 KB)
 doc="$work/index.xml"
@@ -101,51 +74,23 @@ f:close()
 EOF
 
 # ---------------------------------------------------------------- servers
-free_port() {
-    python3 -c 'import socket
-while True:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket(); 
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass'
-}
-
-declare -A PORT=() CTL=() DIR=()
+declare -A PORT=()
 servers=(ours stock ceiling)
-label() { case $1 in ours) echo "ours (Rust)";; stock) echo "stock (C)";; ceiling) echo "ceiling (xhttp only)";; esac; }
 
 start_server() { # name [define]
     local name=$1 define=${2:-} d="$work/$1" sip http
     mkdir -p "$d"
-    cat "$schema/standard-create.sql" "$schema/presence-create.sql" | sqlite3 "$d/kamailio.db"
-    sip=$(free_port)
-    while :; do http=$(free_port); [ "$http" != "$sip" ] && break; done
+    create_sql | sqlite3 "$d/kamailio.db"
+    read -r sip http <<<"$(free_ports 2)"
     for p in "${PORT[@]}"; do [ "$p" = "$http" ] && die "port clash, run again"; done
-    sed -e "s#@SIP_PORT@#$sip#g; s#@HTTP_PORT@#$http#g; s#@MODDIR@#$work/modules#g" \
-        -e "s#@CTL@#$d/ctl.sock#g; s#@DB_URL@#sqlite:///$d/kamailio.db#g" \
-        test-configs/bench-xcap.cfg >"$d/kamailio.cfg"
+    fill_cfg test-configs/bench-xcap.cfg "$d/kamailio.cfg" SIP_PORT="$sip" HTTP_PORT="$http" MODDIR="$work/modules" \
+        CTL="$d/ctl.sock" DB_URL="sqlite:///$d/kamailio.db"
     if [ "$keepalive" = 1 ]; then sed -i '/set_reply_close();/d; /set_reply_no_connect();/d' "$d/kamailio.cfg"; fi
-    grep -q '@[A-Z_]*@' "$d/kamailio.cfg" && die "unfilled placeholder in $d/kamailio.cfg"
-    local args=(-f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d")
+    local args=()
     [ -n "$define" ] && args+=(-A "$define")
-    # setsid: its own session and process group (pgid = pid), stopped as a group.
-    setsid kamailio "${args[@]}" </dev/null >"$d/kamailio.log" 2>&1 &
-    PID[$name]=$!
-    PORT[$name]=$http CTL[$name]="unix:$d/ctl.sock" DIR[$name]=$d
-    local ok=
-    for _ in $(seq 100); do
-        if ! kill -0 "${PID[$name]}" 2>/dev/null; then break; fi
-        if kamcmd -s "${CTL[$name]}" core.uptime >/dev/null 2>&1 &&
-            curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$http/"; then ok=1; break; fi
-        sleep 0.1
-    done
-    if [ -z "$ok" ]; then
-        echo "bench-xcap-server: the $name server did not start; the tail of its log:" >&2
-        tail -n 30 "$d/kamailio.log" >&2
-        exit 1
-    fi
-    [ "$(ps -o pgid= -p "${PID[$name]}" | tr -d ' ')" = "${PID[$name]}" ] || die "$name: not in its own process group"
+    start_kamailio "$name" "$d" "${args[@]}"
+    PORT[$name]=$http
+    wait_started "$name" "" curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$http/"
     echo "started $name: pid ${PID[$name]}, http://127.0.0.1:$http" >&2
 }
 
@@ -154,7 +99,7 @@ start_server stock STOCK_XCAP
 start_server ceiling CEILING
 
 # The ceiling holds the document in $shv(doc).
-kamcmd -s "${CTL[ceiling]}" pv.shvSet doc str "$(cat "$doc")" >/dev/null || die "cannot set \$shv(doc) on the ceiling server"
+rpc ceiling pv.shvSet doc str "$(cat "$doc")" >/dev/null || die "cannot set \$shv(doc) on the ceiling server"
 
 url() { echo "http://127.0.0.1:${PORT[$1]}$path"; }
 
@@ -174,29 +119,22 @@ done
 echo "GET returns 200 and the same $doc_bytes-byte body from all three" >&2
 
 # ---------------------------------------------------------------- measuring
-clk_tck=$(getconf CLK_TCK)
-cpu_ticks() { # utime+stime of every process in the server's process group
-    # /proc/PID/stat after the ")" of the command name: state ppid pgrp ... utime(14) stime(15)
-    { cat /proc/[0-9]*/stat 2>/dev/null || true; } |
-        awk -v pgid="$1" '{ sub(/^.*\) /, ""); if ($3 == pgid) t += $12 + $13 } END { printf "%d", t }'
-}
-
 # Memory: core.shmmem (shm) and pkg.stats (per process pkg) where this Kamailio has them.
-methods=$(kamcmd -s "${CTL[ours]}" system.listMethods 2>/dev/null || true)
+methods=$(rpc ours system.listMethods 2>/dev/null || true)
 has_method() { grep -qx "$1" <<<"$methods"; }
 shm_used() { # real_used in KiB
-    kamcmd -s "${CTL[$1]}" core.shmmem 2>/dev/null | awk '/real_used:/ {printf "%d", $2/1024}'
+    rpc "$1" core.shmmem 2>/dev/null | awk '/real_used:/ {printf "%d", $2/1024}'
 }
 pkg_used() { # sum of real_used over all processes, KiB
     if has_method pkg.stats; then
-        kamcmd -s "${CTL[$1]}" pkg.stats 2>/dev/null | awk '/real_used:/ {s += $2} END {printf "%d", s/1024}'
+        rpc "$1" pkg.stats 2>/dev/null | awk '/real_used:/ {s += $2} END {printf "%d", s/1024}'
     else
         echo "n/a"
     fi
 }
 mod_shm() { # bytes of shm the xcap_server module holds (mod.stats: the second block is shm)
     if has_method mod.stats; then
-        kamcmd -s "${CTL[$1]}" mod.stats xcap_server shm 2>/dev/null | awk '/Total:/ {t = $2} END {printf "%d", t}'
+        rpc "$1" mod.stats xcap_server shm 2>/dev/null | awk '/Total:/ {t = $2} END {printf "%d", t}'
     else
         echo "n/a"
     fi
@@ -218,7 +156,7 @@ run_load() { # server load(get|put)
     t0=$(cpu_ticks "${PID[$s]}")
     wrk -t"$threads" -c"$conns" -d"${duration}s" --latency "${lua[@]}" "$u" >"$log"
     t1=$(cpu_ticks "${PID[$s]}")
-    kill -0 "${PID[$s]}" 2>/dev/null || { tail -n 30 "${DIR[$s]}/kamailio.log" >&2; die "$s died under $load load"; }
+    still_alive "$s" "under $load load"
     local reqs rps ok_rps p50 p90 p99 non2xx sockerr
     reqs=$(awk '/requests in/ {print $1}' "$log")
     rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$log")
@@ -232,7 +170,7 @@ run_load() { # server load(get|put)
     R[$s,$load,ok]=$ok_rps
     R[$s,$load,rps]=$rps R[$s,$load,p50]=$p50 R[$s,$load,p90]=$p90 R[$s,$load,p99]=$p99
     R[$s,$load,non2xx]=${non2xx:-0} R[$s,$load,sockerr]=${sockerr:-0} R[$s,$load,reqs]=$reqs
-    R[$s,$load,cpu]=$(awk -v d=$((t1 - t0)) -v n="$reqs" -v hz="$clk_tck" 'BEGIN { printf "%.3f", (n > 0 ? d / hz / n * 1000 : 0) }')
+    R[$s,$load,cpu]=$(cpu_per_1k $((t1 - t0)) "$reqs")
     R[$s,$load,shm]=$(shm_used "$s") R[$s,$load,pkg]=$(pkg_used "$s") R[$s,$load,modshm]=$(mod_shm "$s")
     echo "$s $load: ${rps} req/s (${ok_rps} 2xx/s), p50 ${p50} ms, p99 ${p99} ms, non-2xx ${R[$s,$load,non2xx]}, socket errors ${R[$s,$load,sockerr]}, CPU ${R[$s,$load,cpu]} s/1k" >&2
 }
@@ -252,17 +190,15 @@ for s in ours stock; do
 done
 
 # ---------------------------------------------------------------- report
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 get_vs_stock=$(ratio "${R[ours,get,ok]}" "${R[stock,get,ok]}")
 get_vs_ceiling=$(ratio "${R[ours,get,ok]}" "${R[ceiling,get,ok]}")
 put_vs_stock=$(ratio "${R[ours,put,ok]}" "${R[stock,put,ok]}")
 put_vs_ceiling=$(ratio "${R[ours,put,ok]}" "${R[ceiling,put,ok]}")
-met() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "NOT met") }'; }
 
 {
     conn_mode="set_reply_close(): one TCP connection per request"
     [ "$keepalive" = 1 ] && conn_mode="KEEPALIVE=1: HTTP keep-alive"
-    echo "wrk -t$threads -c$conns -d${duration}s --latency after a ${warmup}s warm-up, GET then PUT of one $doc_bytes-byte resource-lists document; Kamailio $(kamailio -v 2>/dev/null | awk 'NR==1 {print $3}') with test-configs/bench-xcap.cfg (children=4, $conn_mode), SQLite; wrk on the same machine; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo "wrk -t$threads -c$conns -d${duration}s --latency after a ${warmup}s warm-up, GET then PUT of one $doc_bytes-byte resource-lists document; Kamailio $(kamailio_version) with test-configs/bench-xcap.cfg (children=4, $conn_mode), SQLite; wrk on the same machine; $(host_line)."
     echo
     echo "| server | load | req/s | 2xx/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | server CPU s / 1k req | shm real_used KiB | xcap_server shm B | pkg real_used KiB (all processes) |"
     echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -281,9 +217,4 @@ met() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t ? "met" : "NOT met") }'; 
     echo "Aims (GET): ≥ 1.5 × stock: $(met "$get_vs_stock" 1.5) ($get_vs_stock); ≥ 0.8 × ceiling: $(met "$get_vs_ceiling" 0.8) ($get_vs_ceiling)."
     has_method pkg.stats || { echo; echo "pkg.stats is not available in this Kamailio; pkg is n/a."; }
 } >"$work/table.md"
-mkdir -p "$(dirname "$out_md")"
-cp "$work/table.md" "$out_md"
-echo
-cat "$out_md"
-echo
-echo "(written to ${out_md#"$top"/})"
+publish_table
