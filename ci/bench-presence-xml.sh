@@ -50,7 +50,8 @@
 # PUBL_CACHE=2 MEM=tlsf take most of that away and show more of what presence_xml costs.
 #
 # Prints a Markdown table and writes it to target/bench-presence-xml.md (OUT).
-# Environment: ROUNDS (default 5), PUB_CALLS (4000), SUB_CALLS (3000), AGG_CALLS (1500),
+# Environment: ROUNDS (default 6: even, so that each server goes first as often; the first
+# of a pair measured up to 40% more CPU per PUBLISH in runs of bench-presence-xml.sh), PUB_CALLS (4000), SUB_CALLS (3000), AGG_CALLS (1500),
 # AGG_PUBS ("1 10 50"), WINDOW (calls in flight, 32), PUB_USERS (100), SUB_USERS (20),
 # SUB_PUBS (2), CHILDREN (1), PUBL_CACHE (1: publications in SQLite, presence's default; 2: in
 # shared memory), MEM (Kamailio's memory manager for shm and pkg, -x/-X: tlsf or fm; default
@@ -60,7 +61,7 @@
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-6}
 pub_calls=${PUB_CALLS:-4000}
 sub_calls=${SUB_CALLS:-3000}
 agg_calls=${AGG_CALLS:-1500}
