@@ -818,6 +818,11 @@ pub fn parse_date_time(s: &str) -> Option<i64> {
 mod tests {
     use super::*;
 
+    /// True if a rule of `r` applies to alice at the RFC 3339 time `t`.
+    fn alice_matches_at(r: &Rules, t: &str) -> bool {
+        r.matching(&ALICE, parse_date_time(t).unwrap(), None).is_some()
+    }
+
     #[test]
     fn a_document_without_namespaces_is_read_by_local_names() {
         let doc = br#"<ruleset><rule id="a"><conditions><identity><one id="sip:bob@x"/></identity></conditions><actions><sub-handling>allow</sub-handling></actions><transformations><provide-services><all-services/></provide-services></transformations></rule></ruleset>"#;
@@ -1502,27 +1507,9 @@ mod tests {
             "allow",
         ));
         assert!(r.matching(&ALICE, NOW, None).is_some());
-        assert!(r
-            .matching(
-                &ALICE,
-                parse_date_time("2024-01-01T12:00:00Z").unwrap(),
-                None
-            )
-            .is_some());
-        assert!(r
-            .matching(
-                &ALICE,
-                parse_date_time("2024-03-01T12:00:00Z").unwrap(),
-                None
-            )
-            .is_none());
-        assert!(r
-            .matching(
-                &ALICE,
-                parse_date_time("2025-01-01T00:00:00Z").unwrap(),
-                None
-            )
-            .is_none());
+        assert!(alice_matches_at(&r, "2024-01-01T12:00:00Z"));
+        assert!(!alice_matches_at(&r, "2024-03-01T12:00:00Z"));
+        assert!(!alice_matches_at(&r, "2025-01-01T00:00:00Z"));
     }
 
     #[test]
