@@ -6,11 +6,7 @@ use presence_docs::pidf::{self, Publication};
 use presence_docs::rules::{self, Rules, Status, Watcher};
 
 use crate::module as m;
-use crate::store;
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use crate::store::{self, text};
 
 /// `presence`: PIDF bodies, pres-rules authorization and transformations.
 pub struct Presence;

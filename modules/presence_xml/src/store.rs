@@ -12,7 +12,8 @@ use crate::servers::XcapServer;
 /// The `xcap` table version presence_xml reads.
 pub const TABLE_VERSION: u32 = 4;
 
-fn text(b: &[u8]) -> String {
+/// Bytes as text (lossy), for DB values and log lines.
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

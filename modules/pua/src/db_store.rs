@@ -17,7 +17,7 @@ use kamailio::db::{eq, module_db, Cond, DbConn, DbError, DbResult, Locking, Op};
 use kamailio::Value;
 
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
-use crate::store::{sweep_decision, Due, Store, StoreError, StoreResult, Sweep};
+use crate::store::{sweep_decision, Store, StoreError, StoreResult, Sweep};
 
 
 /// What the lookups select: the primary key first, then the data columns.
@@ -241,14 +241,14 @@ fn refresh_set(rec: &Record) -> Vec<(&'static str, Value)> {
 /// What the sweep does with the rows that end within `update_period`: the keys of the rows to
 /// delete, and the records to refresh (not dialogs still waiting for their first reply, which
 /// are left to that reply or its timeout).
-fn plan_sweep(rows: Vec<Row>, now: u32, update_period: u32, min_expires: u32) -> (Vec<Value>, Vec<(Value, Due)>) {
+fn plan_sweep(rows: Vec<Row>, now: u32, update_period: u32, min_expires: u32) -> (Vec<Value>, Vec<(Value, Record)>) {
     let mut remove = Vec::new();
     let mut due = Vec::new();
     for (id, r) in rows {
         match sweep_decision(r.expires, r.desired_expires, now, update_period, min_expires) {
             Sweep::Keep => {}
             Sweep::Refresh if r.is_temporary() => {}
-            Sweep::Refresh => due.push((id, Due::Refresh(r))),
+            Sweep::Refresh => due.push((id, r)),
             Sweep::Remove => remove.push(id),
         }
     }
@@ -401,7 +401,7 @@ impl Store for DbStore {
         self.run(|c| Ok(subs_uris(c.query(&[], &["pres_id", "pres_uri"], None)?, did)))
     }
 
-    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Due>> {
+    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Record>> {
         self.atomic(|c| {
             let rows = select(c, &[Cond { key: "expires", op: Op::Lt, value: sweep_bound(now, update_period) }])?;
             let (remove, due) = plan_sweep(rows, now, update_period, min_expires);
@@ -469,7 +469,7 @@ mod tests {
         cols.insert(3, "id");
         vals.insert(3, Value::Int(77));
         assert_eq!(from_row(&cols, &vals), r);
-        assert_eq!(&COLS[1..], &DATA_COLS[..]);
+        assert_eq!(&COLS[1..], DATA_COLS);
     }
 
     #[test]
@@ -578,7 +578,7 @@ mod tests {
         ];
         let (remove, due) = plan_sweep(rows, 1000, 50, 0);
         assert_eq!(remove, vec![Value::Int(1)]);
-        assert_eq!(due, vec![(Value::Int(2), Due::Refresh(publ(1020, 0)))]);
+        assert_eq!(due, vec![(Value::Int(2), publ(1020, 0))]);
         assert_eq!(sweep_bound(1000, 50), Value::Int(1050));
         assert_eq!(sweep_bound(u32::MAX, 50), Value::Int(i32::MAX));
     }

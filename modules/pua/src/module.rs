@@ -206,9 +206,14 @@ fn save() {
 /// Refreshes what is due and removes what has ended.
 fn sweep() {
     let Some(store) = store() else { return };
+    // Refreshes change records when their replies come; the sweep itself only removes.
+    let count = || MEM.get().and_then(|m| m.count().ok());
+    let before = count();
     match store.sweep(now(), UPDATE_PERIOD.get().max(0) as u32, MIN_EXPIRES.get() as u32) {
         Ok(due) => {
-            changed();
+            if count() != before {
+                changed();
+            }
             ua::refresh(due);
         }
         Err(e) => lm_err!("refresh sweep: {e}"),

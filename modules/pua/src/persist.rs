@@ -22,7 +22,7 @@ use crate::store::StoreError;
 pub fn load(table: &str) -> Result<Vec<Record>, StoreError> {
     module_db::with_or_open(|c: &mut DbConn| -> DbResult<Vec<Record>> {
         c.use_table(table)?;
-        Ok(c.query(&[], &DATA_COLS, None)?.iter().map(|row| from_row(&DATA_COLS, row)).collect())
+        Ok(c.query(&[], DATA_COLS, None)?.iter().map(|row| from_row(DATA_COLS, row)).collect())
     })
     .map_err(store_err)
 }
@@ -147,6 +147,6 @@ mod tests {
         let r = Record { tuple_id: b"t".to_vec(), etag: b"e".to_vec(), version: 2, ..rec("x", 2000) };
         let (cols, vals): (Vec<&str>, Vec<kamailio::Value>) = to_row(&r).into_iter().unzip();
         assert_eq!(cols, DATA_COLS);
-        assert_eq!(from_row(&DATA_COLS, &vals), r);
+        assert_eq!(from_row(DATA_COLS, &vals), r);
     }
 }

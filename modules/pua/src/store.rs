@@ -26,13 +26,6 @@ impl std::error::Error for StoreError {}
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// What a refresh sweep decided for one record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Due {
-    /// Send a refresh (PUBLISH or in-dialog SUBSCRIBE) for it.
-    Refresh(Record),
-}
-
 /// The record operations of pua. Lookups return copies.
 pub trait Store: Sync {
     /// The publication `key` (and `etag`, when given) selects; its version is raised by one
@@ -74,7 +67,7 @@ pub trait Store: Sync {
     /// Removes the records that ended more than 10 s before `now`, and returns those to
     /// refresh: within `update_period` of their end and wanted longer (`desired_expires`
     /// beyond the end plus `min_expires`, or 0).
-    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Due>>;
+    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Record>>;
 
     /// How many records there are.
     fn count(&self) -> StoreResult<usize>;
@@ -266,7 +259,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
         Ok(out)
     }
 
-    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Due>> {
+    fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Record>> {
         let mut due = Vec::new();
         for b in self.buckets.iter() {
             let mut b = b.lock();
@@ -275,7 +268,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                 // A dialog still waiting for its first reply is left to the reply or timeout.
                 Sweep::Refresh if p.is_temporary() => true,
                 Sweep::Refresh => {
-                    due.push(Due::Refresh(p.unpack()));
+                    due.push(p.unpack());
                     true
                 }
                 Sweep::Remove => false,
@@ -369,7 +362,7 @@ mod tests {
         s.insert(Record { expires: 1020, desired_expires: 0, ..publ("live", "f") }).unwrap();
         let due = s.sweep(1000, 50, 0).unwrap();
         assert_eq!(due.len(), 1);
-        let Due::Refresh(r) = &due[0];
+        let r = &due[0];
         assert_eq!(r.id, b"live");
         assert_eq!(s.count().unwrap(), 1);
     }

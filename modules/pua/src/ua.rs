@@ -10,12 +10,11 @@ use kamailio::pua_api::{self, Hentity, Publish, Subscribe, ERR_PUBLISH_NO_BODY, 
 use kamailio::tm::{InDialog, Request};
 use kamailio::{lm_dbg, lm_err, lm_warn};
 
-use crate::events::{self, Event};
+use crate::events;
 use crate::headers;
 use crate::module::{self as m, now};
 use crate::pending::Pending;
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
-use crate::store::Due;
 
 /// Source flags with special handling (pua/hash.h).
 pub const XMPP_SUBSCRIBE: i32 = 16;
@@ -285,7 +284,7 @@ pub fn send_subscribe(s: Subscribe) -> i32 {
     let hdrs = headers::subscribe(&ev.name, &s.contact, expires, m::min_expires(), s.extra_headers.as_deref());
     let result = match found {
         None if s.expires == 0 => return 0,
-        None => initial_subscribe(&s, &ev, &hdrs),
+        None => initial_subscribe(&s, &hdrs),
         Some(_) if s.internal_update => return 0,
         Some(r) if r.is_temporary() => {
             if s.expires == 0 {
@@ -316,7 +315,7 @@ pub fn send_subscribe(s: Subscribe) -> i32 {
     }
 }
 
-fn initial_subscribe(s: &Subscribe, _ev: &Event, hdrs: &[u8]) -> Result<(), kamailio::Error> {
+fn initial_subscribe(s: &Subscribe, hdrs: &[u8]) -> Result<(), kamailio::Error> {
     let store = m::store().ok_or("no store")?;
     let call_id = new_call_id();
     let rec = Record {
@@ -473,8 +472,8 @@ fn resubscribe(p: &Pending) {
 }
 
 /// Refreshes what a sweep found due (pua's own requests: no consumer callbacks).
-pub fn refresh(due: Vec<Due>) {
-    for Due::Refresh(r) in due {
+pub fn refresh(due: Vec<Record>) {
+    for r in due {
         let Some(ev) = events::get(r.event) else { continue };
         let expires = if r.desired_expires == 0 { m::default_expires() } else { r.desired_expires.saturating_sub(now()) as i32 };
         let p = Pending { rec: r.clone(), etag: r.etag.clone(), expires, ..Default::default() };
