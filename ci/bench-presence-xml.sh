@@ -56,6 +56,11 @@
 # SUB_PUBS (2), CHILDREN (1), PUBL_CACHE (1: publications in SQLite, presence's default; 2: in
 # shared memory), MEM (Kamailio's memory manager for shm and pkg, -x/-X: tlsf or fm; default
 # q_malloc), NO_BUILD=1 to skip the build, KEEP=1 to keep the work directory (logs, traces),
+# PROFILE=1 also records every measured run with perf (call stacks) and reports presence_xml's
+# own CPU per request: the share of samples inside the callbacks it gave presence, times the
+# run's CPU (what the module costs, apart from presence, the core and the database, which weigh
+# alike on both servers; a PUBLISH spends about three quarters of its CPU outside presence_xml);
+# it needs perf and adds about a minute per round.
 # OUT. Needs kamailio, kamcmd, sipp, sqlite3, python3. About 9 minutes with the defaults on 2
 # cores (each run ends with tm's 5 s wait), 6 with PUBL_CACHE=2 MEM=tlsf.
 set -euo pipefail
@@ -68,6 +73,7 @@ agg_calls=${AGG_CALLS:-1500}
 read -r -a agg_pubs <<<"${AGG_PUBS:-1 10 50}"
 window=${WINDOW:-32}
 children=${CHILDREN:-1}
+profile=${PROFILE:-0}
 publ_cache=${PUBL_CACHE:-1}
 case $publ_cache in 1) subs_db_mode=0 ;; 2) subs_db_mode=2 ;; *) die "PUBL_CACHE must be 1 or 2" ;; esac
 mem=${MEM:-}
@@ -346,11 +352,43 @@ for kind in sub $(printf 'agg%s ' "${agg_pubs[@]}"); do
 done
 echo "NOTIFY bodies: the same tuples from both servers" >&2
 
+# ---------------------------------------------------------------- profiling (PROFILE=1)
+# What presence_xml itself costs inside a request: perf samples (with call stacks) of all the
+# server's processes during a measured run; the share of them whose stack passes through one
+# of the callbacks presence_xml gave presence (the same entry points on both servers), times
+# the run's CPU per unit, is the module's own CPU per unit.
+declare -A PERF_PID=()
+callbacks_ours='^kamailio::presence_events::(agg_nbody|apply_auth|auth_status|check_publish|free_body|rules_doc|pidf_doc)$'
+callbacks_stock='^(pres_agg_nbody|pres_agg_nbody_empty|pres_apply_auth|pres_watcher_allowed|xml_publ_handl|free_xml_body|get_rules_doc)$'
+profile_start() { # server tag
+    local pids
+    pids=$(pgrep -g "${PID[$1]}" | paste -sd, -)
+    perf record -q -F 499 --call-graph dwarf,16384 -p "$pids" -o "${DIR[$1]}/$2.perf" >/dev/null 2>&1 &
+    PERF_PID[$1]=$!
+    sleep 0.3
+}
+profile_stop() { # server
+    kill -INT "${PERF_PID[$1]}" 2>/dev/null || true
+    wait "${PERF_PID[$1]}" 2>/dev/null || true
+}
+profile_share() { # server tag: prints the callbacks' share (%) of the samples
+    local re=$callbacks_stock f="${DIR[$1]}/$2.perf"
+    [ "$1" = ours ] && re=$callbacks_ours
+    perf report -i "$f" --children --sort sym --stdio -g none 2>/dev/null |
+        awk -v re="$re" '$1 ~ /%$/ && $3 == "[.]" { sym = $0; sub(/^.*\[\.\] /, "", sym); sub(/ *$/, "", sym); if (sym ~ re) t += $1 + 0 } END { printf "%.2f", t }'
+    rm -f "$f"
+}
+if [ "$profile" = 1 ]; then
+    need_tools perf
+    perf record -q -F 99 -o /dev/null true 2>/dev/null || die "PROFILE=1: perf record does not work here"
+fi
+
 # ---------------------------------------------------------------- measuring
 measure() { # server load scenario inf calls unit_per_call
     local s=$1 load=$2 scen=$3 inf=$4 calls=$5 per=$6 t0 t1 rate cpu extra=()
     [ "$scen" = bench-presence-xml-subscribe.xml ] && extra=(-key wprefix "r${round}${load}x")
     tm_idle "$s"
+    [ "$profile" = 1 ] && profile_start "$s" "r$round-$load"
     t0=$(cpu_ticks "${PID[$s]}")
     sipp_run "$s" "$scen" "$inf" "$calls" "r$round-$load" "${extra[@]}"
     tm_idle "$s" # the transactions' memory is freed by tm's timer: part of the cost
@@ -361,6 +399,13 @@ measure() { # server load scenario inf calls unit_per_call
     cpu=$(cpu_per_1k $((t1 - t0)) "$units")
     add "$s,$load,rate" "$rate"; add "$s,$load,cpu" "$cpu"; add "$s,$load,client" "${LAST[client]}"
     add "$s,$load,failed" "${LAST[failed]}"
+    if [ "$profile" = 1 ]; then
+        local share
+        profile_stop "$s"
+        share=$(profile_share "$s" "r$round-$load")
+        add "$s,$load,module" "$(awk -v c="$cpu" -v p="$share" 'BEGIN { printf "%.4f", c * p / 100 }')"
+        echo "round $round $s $load: presence_xml's callbacks ${share}% of the sampled Kamailio CPU" >&2
+    fi
     echo "round $round $s $load: ${LAST[ok]} of $calls calls ok (${LAST[failed]} failed) in ${LAST[elapsed]} s: $rate/s, Kamailio CPU $cpu s/1k, SIPp client at ${LAST[client]}% of a core" >&2
     if [ "${LAST[failed]}" -gt 0 ]; then
         echo "bench-presence-xml: $s $load: ${LAST[failed]} failed calls; first errors:" >&2
@@ -468,6 +513,28 @@ paired() { # load metric
         aims+="; CPU per NOTIFY, N=$n, ≤ 0.8 × stock: $(met "$r" 0.8 le) ($r) [$(paired "agg$n" cpu)]"
     done
     echo "$aims."
+    if [ "$profile" = 1 ]; then
+        echo
+        echo "presence_xml's own CPU (PROFILE=1: perf samples of the Kamailio processes whose call stack passes through one of the module's presence callbacks, times the CPU per unit above), medians:"
+        echo
+        echo "| server | µs / PUBLISH | µs / SUBSCRIBE dialog |$(for n in "${agg_pubs[@]}"; do printf ' µs / NOTIFY, N=%s |' "$n"; done)"
+        echo "|---|---:|---:|$(for n in "${agg_pubs[@]}"; do printf -- '---:|'; done)"
+        for s in "${servers[@]}"; do
+            row="| $(label "$s") |"
+            for load in "${loads[@]}"; do row+=" $(awk -v v="$(median "${R[$s,$load,module]:-}")" 'BEGIN { printf "%.0f", v * 1000 }') |"; done
+            echo "$row"
+        done
+        row="| ours / stock |"
+        own=""
+        for load in "${loads[@]}"; do
+            r=$(ratio "$(median "${R[ours,$load,module]:-}")" "$(median "${R[stock,$load,module]:-}")")
+            row+=" $r |"
+            case $load in agg*) own+="${own:+; }N=${load#agg}: $(met "$r" 0.8 le) ($r)" ;; esac
+        done
+        echo "$row"
+        echo
+        echo "The module's own CPU per NOTIFY ≤ 0.8 × stock's: $own."
+    fi
     echo
     for s in "${servers[@]}"; do
         echo "$(label "$s"): ${ONE[$s,errors]} ERROR/CRITICAL lines and ${ONE[$s,warnings]} WARNING lines in the Kamailio log; ${ONE[$s,stored]} publications stored at the end (expected $seed_count)."
