@@ -1,6 +1,8 @@
 //! The xcap-caps document (RFC 4825 §12): the AUIDs, extensions and namespaces this server
 //! understands.
 
+use std::sync::OnceLock;
+
 use crate::auid::Auid;
 
 /// The namespace of the xcap-caps document.
@@ -25,9 +27,38 @@ pub fn caps_document() -> String {
     )
 }
 
+/// The xcap-caps document and its entity tag, built once per process. The tag is derived
+/// from the content (64-bit FNV-1a), so every worker and every restart of the same server
+/// version answers the same tag, and it changes only with the document.
+pub fn caps() -> &'static (String, String) {
+    static CAPS: OnceLock<(String, String)> = OnceLock::new();
+    CAPS.get_or_init(|| {
+        let doc = caps_document();
+        let etag = content_etag(doc.as_bytes());
+        (doc, etag)
+    })
+}
+
+/// `caps-` and the 64-bit FNV-1a hash of `content` in hex.
+fn content_etag(content: &[u8]) -> String {
+    let hash = content.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    format!("caps-{hash:016x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_entity_tag_is_stable_and_follows_the_content() {
+        let (doc, etag) = caps();
+        assert_eq!(etag, &content_etag(doc.as_bytes()));
+        assert_eq!(caps().1, *etag);
+        // FNV-1a test vectors: the tag does not depend on the build or the process.
+        assert_eq!(content_etag(b""), "caps-cbf29ce484222325");
+        assert_eq!(content_etag(b"a"), "caps-af63dc4c8601ec8c");
+        assert_ne!(content_etag(doc.as_bytes()), content_etag(format!("{doc} ").as_bytes()));
+    }
 
     #[test]
     fn lists_every_auid_and_namespace_once() {

@@ -10,6 +10,7 @@ mod fragment;
 mod locate;
 mod parse;
 mod put;
+mod schema;
 mod selection;
 mod text;
 mod uniqueness;
@@ -19,8 +20,8 @@ pub use delete::delete;
 pub use parse::{MAX_ATTRIBUTES, MAX_DEPTH};
 pub use put::{put_attribute, put_element, PutOutcome};
 pub use selection::{select, Selection, SelectionKind};
-pub use uniqueness::MAX_REPORTED_DUPLICATES;
-pub use validate::validate_document;
+pub use uniqueness::{services_taken, MAX_REPORTED_DUPLICATES};
+pub use validate::{validate_document, validate_document_with};
 
 #[cfg(test)]
 mod samples;

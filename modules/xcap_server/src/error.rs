@@ -44,6 +44,9 @@ pub enum XcapError {
     UniquenessFailure(Vec<Duplicate>),
     /// 409 `constraint-failure`: the document breaks a rule of this server or the usage.
     ConstraintFailure(String),
+    /// 409 `schema-validation-error`: the document breaks the usage's schema; the phrase says
+    /// where and how.
+    SchemaValidationError(String),
 }
 
 /// One non-unique value in a uniqueness failure.
@@ -103,6 +106,9 @@ impl XcapError {
             XcapError::CannotInsert(phrase) => empty_element("cannot-insert", phrase),
             XcapError::CannotDelete(phrase) => empty_element("cannot-delete", phrase),
             XcapError::ConstraintFailure(phrase) => empty_element("constraint-failure", phrase),
+            XcapError::SchemaValidationError(phrase) => {
+                empty_element("schema-validation-error", phrase)
+            }
             XcapError::NoParent { ancestor: None } => empty_element("no-parent", ""),
             XcapError::NoParent { ancestor: Some(ancestor) } => {
                 format!("<no-parent><ancestor>{}</ancestor></no-parent>", escape_text(ancestor))
@@ -145,7 +151,9 @@ impl Duplicate {
             .iter()
             .map(|alt| format!("<alt-value>{}</alt-value>", escape_text(alt)))
             .collect();
-        format!("<exists field=\"{}\">{alts}</exists>", escape_attr(&self.field))
+        // The field is a node selector in URI form, so percent-encoded (RFC 4825 §11).
+        let field = encode_path(&self.field);
+        format!("<exists field=\"{}\">{alts}</exists>", escape_attr(&field))
     }
 }
 
@@ -188,6 +196,7 @@ impl fmt::Display for XcapError {
                 Ok(())
             }
             XcapError::ConstraintFailure(why) => write!(f, "constraint failure: {why}"),
+            XcapError::SchemaValidationError(why) => write!(f, "schema validation error: {why}"),
         }
     }
 }
@@ -250,6 +259,8 @@ mod tests {
         assert!(body(&XcapError::NotWellFormed("x".into())).contains("<not-well-formed phrase"));
         assert!(body(&XcapError::NotXmlAttValue("x".into())).contains("<not-xml-att-value phrase"));
         assert!(body(&XcapError::ConstraintFailure("x".into())).contains("<constraint-failure"));
+        assert!(body(&XcapError::SchemaValidationError("x".into()))
+            .contains("<schema-validation-error phrase=\"x\"/>"));
     }
 
     #[test]
@@ -262,9 +273,9 @@ mod tests {
             Duplicate { field: "resource-lists/list[1]/entry[3]/@uri".into(), alt_values: vec![] },
         ]);
         assert!(body(&err).contains(
-            "<uniqueness-failure><exists field=\"rls-services/service[2]/@uri\">\
+            "<uniqueness-failure><exists field=\"rls-services/service%5B2%5D/@uri\">\
              <alt-value>sip:mybuddies-1@example.com</alt-value></exists>\
-             <exists field=\"resource-lists/list[1]/entry[3]/@uri\"></exists></uniqueness-failure>"
+             <exists field=\"resource-lists/list%5B1%5D/entry%5B3%5D/@uri\"></exists></uniqueness-failure>"
         ));
         assert_eq!(
             err.to_string(),

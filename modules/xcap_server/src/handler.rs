@@ -2,12 +2,13 @@
 //! storage and locking come from the caller, so this runs (and is tested) without Kamailio.
 
 use crate::auid::Auid;
-use crate::doc::{self, select, validate_document};
+use crate::doc::{self, select, validate_document_with};
 use crate::error::XcapError;
 use crate::etag::{check_preconditions, Method as EtagMethod, Precondition};
 use crate::selector::{NodeSelector, Terminal};
-use crate::store::{DirEntry, DocKey, StoredDoc};
+use crate::store::{DirEntry, DocKey, StoredDoc, TypedDoc};
 use crate::uri::XcapUri;
+pub use crate::xcapdiff::Change;
 use crate::xml_text::escape_attr;
 
 /// The HTTP method.
@@ -29,6 +30,12 @@ pub struct Request<'a> {
     pub xcap_root: &'a str,
     pub body: Option<&'a [u8]>,
     pub content_type: Option<&'a str>,
+    /// Refuse a PUT whose Content-Type does not fit the resource (415, RFC 4825 §8.2.1);
+    /// when false, any Content-Type is accepted, as clients that send none rely on.
+    pub strict_content_type: bool,
+    /// Refuse a document that breaks its usage's schema (409, RFC 4825 §8.2.5); when false,
+    /// well-formed documents are stored as the stock module stores them.
+    pub schema_validation: bool,
     pub if_match: &'a [&'a str],
     pub if_none_match: &'a [&'a str],
     /// Documents larger than this are refused with 413.
@@ -48,15 +55,24 @@ pub struct Response {
     pub body: Option<Vec<u8>>,
     /// A line for the log, for answers an operator should see.
     pub log: Option<String>,
+    /// What a successful PUT or DELETE changed in the stored documents.
+    pub change: Option<Change>,
 }
 
 /// The documents, for one request.
 pub trait Storage {
     fn fetch(&mut self, key: &DocKey) -> Result<Option<StoredDoc>, String>;
-    /// Stores a document; true when it was created.
-    fn store(&mut self, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String>;
+    /// The entity tag of a stored document, without reading the document.
+    fn fetch_etag(&mut self, key: &DocKey) -> Result<Option<String>, String> {
+        Ok(self.fetch(key)?.map(|d| d.etag))
+    }
+    /// Stores a document; `exists` when the caller has just fetched it under the document's
+    /// lock (so no statement asks again). True when it was created.
+    fn store(&mut self, key: &DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String>;
     fn remove(&mut self, key: &DocKey) -> Result<(), String>;
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<DirEntry>, String>;
+    /// Every document of `doc_type`, of all users (for server-wide uniqueness).
+    fn all_of_type(&mut self, doc_type: i32) -> Result<Vec<TypedDoc>, String>;
     /// A fresh entity tag, unique across processes and restarts.
     fn new_etag(&mut self) -> String;
     /// Runs `f` holding the lock for one document (across processes).
@@ -65,7 +81,7 @@ pub trait Storage {
 
 impl Response {
     fn new(status: u16, reason: &'static str) -> Response {
-        Response { status, reason, headers: Vec::new(), body: None, log: None }
+        Response { status, reason, headers: Vec::new(), body: None, log: None, change: None }
     }
 
     fn with_body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
@@ -76,6 +92,11 @@ impl Response {
 
     fn with_etag(mut self, etag: &str) -> Response {
         self.headers.push(("ETag".into(), format!("\"{etag}\"")));
+        self
+    }
+
+    fn with_change(mut self, doc_uri: &str, previous_etag: Option<String>, new_etag: Option<&str>) -> Response {
+        self.change = Some(Change { doc_uri: doc_uri.to_string(), previous_etag, new_etag: new_etag.map(String::from) });
         self
     }
 
@@ -114,7 +135,7 @@ pub fn handle<S: Storage>(req: &Request, storage: &mut S) -> Response {
         Err(e) => return Response::new(e.status(), e.reason()),
     };
     match (uri.auid, req.method) {
-        (Auid::XcapCaps, Method::Get) => return Response::new(200, "OK").with_body("application/xcap-caps+xml", crate::caps::caps_document()),
+        (Auid::XcapCaps, Method::Get) => return caps(req),
         (Auid::XcapDirectory, Method::Get) => return directory(req, &uri, storage),
         (Auid::XcapCaps | Auid::XcapDirectory, _) => return XcapError::MethodNotAllowed { allow: "GET" }.into(),
         (Auid::Search, _) => return XcapError::MethodNotAllowed { allow: "POST" }.into(),
@@ -153,12 +174,29 @@ fn load<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, Str
     }
 }
 
+/// The stored document's entity tag alone (the text left empty), if there is one.
+fn load_etag<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, Response> {
+    match storage.fetch_etag(key) {
+        Ok(etag) => Ok(etag.map(|e| (String::new(), e))),
+        Err(e) => Err(Response::internal(format!("reading {}: {e}", key.doc_uri))),
+    }
+}
+
 fn preconditions(req: &Request, method: EtagMethod, current: Option<&str>) -> Option<Response> {
     match check_preconditions(method, current, req.if_match, req.if_none_match) {
         Precondition::Proceed => None,
         Precondition::Failed => Some(Response::new(412, "Precondition Failed")),
         Precondition::NotModified => Some(Response::new(304, "Not Modified").with_etag(current.unwrap_or_default())),
     }
+}
+
+/// The xcap-caps document, with its content-derived entity tag and conditional GET.
+fn caps(req: &Request) -> Response {
+    let (doc, etag) = crate::caps::caps();
+    if let Some(r) = preconditions(req, EtagMethod::Get, Some(etag)) {
+        return r;
+    }
+    Response::new(200, "OK").with_etag(etag).with_body("application/xcap-caps+xml", doc.as_str())
 }
 
 fn get<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
@@ -200,13 +238,15 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
         Ok(t) => t,
         Err(e) => return e.into(),
     };
-    if req.content_type.map(media_type).as_deref() != Some(expected) {
+    if req.strict_content_type && req.content_type.map(media_type).as_deref() != Some(expected) {
         return XcapError::UnsupportedMediaType.into();
     }
     if body.len() > req.max_doc_bytes {
         return XcapError::PayloadTooLarge { limit: req.max_doc_bytes }.into();
     }
-    let current = match load(storage, key) {
+    // A whole-document PUT needs only the current entity tag, not the stored document.
+    let loaded = if selector.is_some() { load(storage, key) } else { load_etag(storage, key) };
+    let current = match loaded {
         Ok(c) => c,
         Err(r) => return r,
     };
@@ -214,7 +254,7 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
         return r;
     }
     let new_doc = match (selector, &current) {
-        (None, _) => match validate_document(body, uri.auid, req.max_doc_bytes) {
+        (None, _) => match validate_document_with(body, uri.auid, req.max_doc_bytes, req.schema_validation) {
             Ok(()) => body.to_vec(),
             Err(e) => return e.into(),
         },
@@ -226,14 +266,19 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
                 Some(Terminal::Attribute(_)) => doc::put_attribute(doc, sel, text),
                 _ => doc::put_element(doc, sel, text),
             };
-            match outcome.and_then(|o| validate_document(o.doc.as_bytes(), uri.auid, req.max_doc_bytes).map(|()| o)) {
+            match outcome.and_then(|o| validate_document_with(o.doc.as_bytes(), uri.auid, req.max_doc_bytes, req.schema_validation).map(|()| o)) {
                 Ok(o) => o.doc.into_bytes(),
                 Err(e) => return e.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
             }
         }
     };
+    if uri.auid == Auid::RlsServices {
+        if let Some(r) = services_taken_elsewhere(storage, key, &new_doc) {
+            return r;
+        }
+    }
     let etag = storage.new_etag();
-    match storage.store(key, uri.auid.doc_type(), &new_doc, &etag) {
+    match storage.store(key, current.is_some(), uri.auid.doc_type(), &new_doc, &etag) {
         // 201 when the resource the URI names (document, element or attribute) is new.
         Ok(_) => {
             let created = match (selector, &current) {
@@ -242,10 +287,23 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
                 (Some(_), None) => true,
             };
             let r = if created { Response::new(201, "Created") } else { Response::new(200, "OK") };
-            r.with_etag(&etag)
+            r.with_etag(&etag).with_change(key.doc_uri, current.map(|(_, e)| e), Some(&etag))
         }
         Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
     }
+}
+
+/// 409 when a service URI of the rls-services document `new_doc` is defined by another
+/// rls-services document of the server, any user's (RFC 4826 §4.4.5).
+fn services_taken_elsewhere<S: Storage>(storage: &mut S, key: &DocKey, new_doc: &[u8]) -> Option<Response> {
+    let others = match storage.all_of_type(Auid::RlsServices.doc_type()) {
+        Ok(o) => o,
+        Err(e) => return Some(Response::internal(format!("reading the rls-services documents: {e}"))),
+    };
+    let is_this = |d: &TypedDoc| d.username == key.username && d.domain == key.domain && d.doc_uri == key.doc_uri;
+    let texts = others.iter().filter(|d| !is_this(d)).filter_map(|d| std::str::from_utf8(&d.doc).ok());
+    let new_text = std::str::from_utf8(new_doc).unwrap_or_default();
+    doc::services_taken(new_text, texts).err().map(Response::from)
 }
 
 fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
@@ -259,17 +317,17 @@ fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelect
     }
     let Some(sel) = selector else {
         return match storage.remove(key) {
-            Ok(()) => Response::new(200, "OK"),
+            Ok(()) => Response::new(200, "OK").with_change(key.doc_uri, Some(etag), None),
             Err(e) => Response::internal(format!("deleting {}: {e}", key.doc_uri)),
         };
     };
-    let new_doc = match doc::delete(&doc, sel).and_then(|d| validate_document(d.as_bytes(), uri.auid, usize::MAX).map(|()| d)) {
+    let new_doc = match doc::delete(&doc, sel).and_then(|d| validate_document_with(d.as_bytes(), uri.auid, usize::MAX, req.schema_validation).map(|()| d)) {
         Ok(d) => d,
         Err(e) => return e.into(),
     };
-    let etag = storage.new_etag();
-    match storage.store(key, uri.auid.doc_type(), new_doc.as_bytes(), &etag) {
-        Ok(_) => Response::new(200, "OK").with_etag(&etag),
+    let new_etag = storage.new_etag();
+    match storage.store(key, true, uri.auid.doc_type(), new_doc.as_bytes(), &new_etag) {
+        Ok(_) => Response::new(200, "OK").with_etag(&new_etag).with_change(key.doc_uri, Some(etag), Some(&new_etag)),
         Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
     }
 }
@@ -327,7 +385,7 @@ mod tests {
         fn fetch(&mut self, key: &DocKey) -> Result<Option<StoredDoc>, String> {
             Ok(self.docs.get(key.doc_uri).map(|(_, d, e)| StoredDoc { doc: d.clone(), etag: e.clone() }))
         }
-        fn store(&mut self, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
+        fn store(&mut self, key: &DocKey, _exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
             if self.fail_store {
                 return Err("database is down".into());
             }
@@ -341,6 +399,23 @@ mod tests {
             let mut v: Vec<DirEntry> = self.docs.iter().map(|(k, (t, _, e))| DirEntry { doc_type: *t, doc_uri: k.clone(), etag: e.clone() }).collect();
             v.sort_by(|a, b| (a.doc_type, &a.doc_uri).cmp(&(b.doc_type, &b.doc_uri)));
             Ok(v)
+        }
+        fn all_of_type(&mut self, doc_type: i32) -> Result<Vec<TypedDoc>, String> {
+            // The owner is the `sip:user@domain` of the document URI, as the tests' owners are.
+            let owner = |uri: &str| -> (String, String) {
+                let xui = uri.split('/').find_map(|s| s.strip_prefix("sip:")).unwrap_or_default();
+                let (user, domain) = xui.split_once('@').unwrap_or((xui, ""));
+                (user.to_string(), domain.to_string())
+            };
+            Ok(self
+                .docs
+                .iter()
+                .filter(|(_, (t, _, _))| *t == doc_type)
+                .map(|(k, (_, d, _))| {
+                    let (username, domain) = owner(k);
+                    TypedDoc { username, domain, doc_uri: k.clone(), doc: d.clone() }
+                })
+                .collect())
         }
         fn new_etag(&mut self) -> String {
             self.tags += 1;
@@ -362,6 +437,8 @@ mod tests {
             xcap_root: "/xcap-root/",
             body,
             content_type: ctype,
+            strict_content_type: true,
+            schema_validation: true,
             if_match: &[],
             if_none_match: &[],
             max_doc_bytes: 8191,
@@ -381,6 +458,24 @@ mod tests {
         assert_eq!((r.status, r.headers[0].clone()), (201, ("ETag".into(), "\"t1\"".into())));
         let r = put_doc(&mut m);
         assert_eq!((r.status, r.headers[0].1.as_str()), (200, "\"t2\""));
+    }
+
+    #[test]
+    fn successful_changes_name_the_document_and_its_previous_and_new_tags() {
+        let change = |p: Option<&str>, n: Option<&str>| Some(Change { doc_uri: PATH.into(), previous_etag: p.map(String::from), new_etag: n.map(String::from) });
+        let mut m = Memory::default();
+        assert_eq!(put_doc(&mut m).change, change(None, Some("t1")));
+        let att = format!("{PATH}/~~/resource-lists/list/@name");
+        let r = handle(&req(Method::Put, &att, Some(b"x"), Some("application/xcap-att+xml")), &mut m);
+        assert_eq!((r.status, r.change), (200, change(Some("t1"), Some("t2"))));
+        let el = format!("{PATH}/~~/resource-lists/list/entry");
+        assert_eq!(handle(&req(Method::Delete, &el, None, None), &mut m).change, change(Some("t2"), Some("t3")));
+        assert_eq!(handle(&req(Method::Get, PATH, None, None), &mut m).change, None);
+        let stale = ["\"t1\""];
+        let mut q = req(Method::Delete, PATH, None, None);
+        q.if_match = &stale;
+        assert_eq!(handle(&q, &mut m).change, None);
+        assert_eq!(handle(&req(Method::Delete, PATH, None, None), &mut m).change, change(Some("t3"), None));
     }
 
     #[test]
@@ -418,6 +513,23 @@ mod tests {
     }
 
     #[test]
+    fn xcap_caps_has_an_entity_tag_and_answers_304_when_it_matches() {
+        let mut m = Memory::default();
+        let caps = "/xcap-root/xcap-caps/global/index";
+        let r = handle(&req(Method::Get, caps, None, None), &mut m);
+        let etag = r.headers.iter().find(|(k, _)| k == "ETag").map(|(_, v)| v.clone()).expect("an ETag");
+        assert_eq!((r.status, etag.clone()), (200, format!("\"{}\"", crate::caps::caps().1)));
+        let inm = [etag.as_str()];
+        let mut q = req(Method::Get, caps, None, None);
+        q.if_none_match = &inm;
+        let r = handle(&q, &mut m);
+        assert_eq!((r.status, r.body), (304, None));
+        let other = ["\"other\""];
+        q.if_none_match = &other;
+        assert_eq!(handle(&q, &mut m).status, 200);
+    }
+
+    #[test]
     fn xml_ns_bindings_serve_node_selectors_without_a_query() {
         let mut m = Memory::default();
         put_doc(&mut m);
@@ -439,6 +551,49 @@ mod tests {
     }
 
     #[test]
+    fn schema_violations_of_node_puts_and_deletes_store_nothing() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        let attr = format!("{PATH}/~~/resource-lists/list/@some-attribute");
+        let child = format!("{PATH}/~~/resource-lists/list/foo");
+        let entry_uri = format!("{PATH}/~~/resource-lists/list/entry/@uri");
+        let cases = [
+            (Method::Put, attr.as_str(), Some(&b"x"[..]), Some("application/xcap-att+xml")),
+            (Method::Put, child.as_str(), Some(&b"<foo/>"[..]), Some("application/xcap-el+xml")),
+            (Method::Delete, entry_uri.as_str(), None, None),
+        ];
+        for (method, path, body, ctype) in cases {
+            let r = handle(&req(method, path, body, ctype), &mut m);
+            let text = String::from_utf8(r.body.unwrap_or_default()).unwrap();
+            assert_eq!(r.status, 409, "{path}");
+            assert!(text.contains("<schema-validation-error phrase="), "{path}: {text}");
+            assert_eq!(m.docs[PATH].1, DOC.as_bytes());
+        }
+    }
+
+    #[test]
+    fn service_uris_are_unique_across_users() {
+        const RLS: &str = "application/rls-services+xml";
+        let doc = |uri: &str| format!(r#"<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"><service uri="{uri}"><resource-list>http://x/l</resource-list></service></rls-services>"#);
+        let theirs = "/xcap-root/rls-services/users/sip:b@example.com/index";
+        let ours = "/xcap-root/rls-services/users/sip:a@example.com/index";
+        let mut m = Memory::default();
+        let body = doc("sip:friends@example.com");
+        let mut q = req(Method::Put, theirs, Some(body.as_bytes()), Some(RLS));
+        q.owner = Some(("b", "example.com"));
+        assert_eq!(handle(&q, &mut m).status, 201);
+        // Their own document may be PUT again with the same service.
+        assert_eq!(handle(&q, &mut m).status, 200);
+        let r = handle(&req(Method::Put, ours, Some(body.as_bytes()), Some(RLS)), &mut m);
+        let text = String::from_utf8(r.body.unwrap_or_default()).unwrap();
+        assert_eq!(r.status, 409);
+        assert!(text.contains("<uniqueness-failure><exists field=") && text.contains("<alt-value>sip:friends-1@example.com</alt-value>"), "{text}");
+        assert!(!m.docs.contains_key(ours));
+        let other = doc("sip:family@example.com");
+        assert_eq!(handle(&req(Method::Put, ours, Some(other.as_bytes()), Some(RLS)), &mut m).status, 201);
+    }
+
+    #[test]
     fn arbitrary_paths_and_bodies_never_panic() {
         let mut m = Memory::default();
         put_doc(&mut m);
@@ -447,6 +602,22 @@ mod tests {
                 let r = handle(&req(method, path, Some(b"\xff<x"), Some("application/xcap-el+xml")), &mut m);
                 assert!(r.status >= 200, "{path}");
             }
+        }
+    }
+
+    #[test]
+    fn content_type_is_checked_only_when_strict() {
+        let form = Some("application/x-www-form-urlencoded");
+        let el = format!("{PATH}/~~/resource-lists/list[@name=%22m%22]");
+        for (strict, status) in [(false, 201), (true, 415)] {
+            let mut m = Memory::default();
+            let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), form);
+            q.strict_content_type = strict;
+            assert_eq!(handle(&q, &mut m).status, status, "strict={strict}");
+            put_doc(&mut m);
+            let mut q = req(Method::Put, &el, Some(b"<list name=\"m\"/>"), None);
+            q.strict_content_type = strict;
+            assert_eq!(handle(&q, &mut m).status, status, "strict={strict}");
         }
     }
 }

@@ -14,5 +14,7 @@ pub mod query;
 pub mod selector;
 pub mod store;
 pub mod uri;
+pub mod xcapdiff;
+mod xcapdiff_publish;
 mod xml_name;
 mod xml_text;

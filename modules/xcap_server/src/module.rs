@@ -16,6 +16,7 @@ use crate::handler::{self, Request, Response};
 use crate::pvar::{self, XcapUriKey};
 use crate::store;
 use crate::uri::XcapUri;
+use crate::xcapdiff::XcapDiff;
 
 static DB_URL: StrParam = StrParam::new("mysql://kamailio:kamailiorw@localhost/kamailio");
 static XCAP_TABLE: StrParam = StrParam::new("xcap");
@@ -25,6 +26,14 @@ static BUF_SIZE: IntParam = IntParam::new(8192);
 /// -1: https for requests that came over TLS, else http; 0: http; 1: https.
 static DIRECTORY_SCHEME: IntParam = IntParam::new(-1);
 static DIRECTORY_HOSTNAME: StrParam = StrParam::new("");
+/// 1: every change of a user's documents is published (through pua) as an xcap-diff.
+static PUBLISH_XCAPDIFF: IntParam = IntParam::new(0);
+/// 1: a PUT body's Content-Type must fit the resource (else 415); 0: any is accepted, as
+/// by the stock module.
+static STRICT_CONTENT_TYPE: IntParam = IntParam::new(0);
+/// 1: a document that breaks its usage's schema is refused (409); 0: stored if well-formed,
+/// as by the stock module.
+static SCHEMA_VALIDATION: IntParam = IntParam::new(1);
 
 /// `xml_ns` bindings (prefix, namespace), usable in node selectors without an `xmlns()`
 /// query. Set while the config is parsed, before the fork.
@@ -38,6 +47,10 @@ static START_TIME: OnceLock<u64> = OnceLock::new();
 /// that concurrent requests in different workers do not lose each other's changes.
 const LOCK_STRIPES: usize = 64;
 static LOCKS: ShmGlobal<[ShmLock; LOCK_STRIPES]> = ShmGlobal::new();
+/// SQLite takes one writer at a time and db_sqlite sets no busy timeout, so a write that
+/// meets another fails ("database is locked"): on SQLite all documents share one lock. Set
+/// in mod_init, before the fork.
+static ONE_WRITER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 thread_local! {
     static ETAG_COUNTER: Cell<u64> = const { Cell::new(0) };
@@ -54,6 +67,9 @@ module! {
         "buf_size" => BUF_SIZE,
         "directory_scheme" => DIRECTORY_SCHEME,
         "directory_hostname" => DIRECTORY_HOSTNAME,
+        "publish_xcapdiff" => PUBLISH_XCAPDIFF,
+        "strict_content_type" => STRICT_CONTENT_TYPE,
+        "schema_validation" => SCHEMA_VALIDATION,
     },
     param_fns: { "xml_ns" => Str add_xml_ns },
     functions: {
@@ -96,9 +112,15 @@ fn mod_init() -> Result<(), Error> {
     if XCAP_ROOT.get().is_empty() {
         return Err(Error::from("xcap_root must not be empty"));
     }
+    match PUBLISH_XCAPDIFF.get() {
+        0 => {}
+        1 => crate::xcapdiff_publish::init()?,
+        v => return Err(Error::from(format!("publish_xcapdiff must be 0 or 1, not {v}"))),
+    }
     module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
     let _ = SL.set(SlApi::bind()?);
     LOCKS.set(shm_box(std::array::from_fn(|_| ShmLock::new())).ok_or("out of shared memory")?);
+    ONE_WRITER.store(DB_URL.get().starts_with("sqlite:"), std::sync::atomic::Ordering::Relaxed);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let _ = START_TIME.set(now);
     Ok(())
@@ -180,6 +202,7 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         },
     };
     let extra_ns = XML_NS.lock().map(|v| v.clone()).unwrap_or_default();
+    let directory_base = format!("{scheme}://{hostname}");
     let req = Request {
         method,
         owner: owner_uri.as_ref().map(|u| (u.user.as_str(), u.host.as_str())),
@@ -187,10 +210,12 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         xcap_root: &XCAP_ROOT.get(),
         body,
         content_type: content_type.as_deref(),
+        strict_content_type: STRICT_CONTENT_TYPE.get() != 0,
+        schema_validation: SCHEMA_VALIDATION.get() != 0,
         if_match: &if_match,
         if_none_match: &if_none_match,
         max_doc_bytes: (BUF_SIZE.get() - 1) as usize,
-        directory_base: &format!("{scheme}://{hostname}"),
+        directory_base: &directory_base,
         extra_namespaces: &extra_ns,
     };
     let response = module_db::with(|conn| {
@@ -208,7 +233,32 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
             lm_info!("{line}");
         }
     }
-    reply(msg, &response)
+    let rc = reply(msg, &response);
+    // After the reply: the client never waits for presence.
+    if let (Some(change), Some(user)) = (&response.change, &owner_uri) {
+        if crate::xcapdiff_publish::enabled() {
+            publish_change(owner, (&user.user, &user.host), change, &directory_base);
+        }
+    }
+    rc
+}
+
+/// Publishes the owner's documents as they are now, naming what `change` did.
+fn publish_change(owner: &str, (user, domain): (&str, &str), change: &handler::Change, directory_base: &str) {
+    let root = XCAP_ROOT.get();
+    crate::xcapdiff_publish::publish(owner, || {
+        let listing = module_db::with(|conn| store::list(conn, &XCAP_TABLE.get(), user, domain).map_err(|e| Error::from(e.0)));
+        match listing {
+            Ok(docs) => {
+                let docs: Vec<(String, String)> = docs.into_iter().map(|d| (d.doc_uri, d.etag)).collect();
+                Some(XcapDiff::after_change(&format!("{directory_base}{root}"), &root, &docs, change))
+            }
+            Err(e) => {
+                lm_err!("xcap-diff for {owner} not published: listing its documents: {e}");
+                None
+            }
+        }
+    });
 }
 
 /// Sends the response; the return value the script sees.
@@ -236,14 +286,20 @@ impl handler::Storage for Env<'_> {
     fn fetch(&mut self, key: &store::DocKey) -> Result<Option<store::StoredDoc>, String> {
         store::fetch(self.conn, &self.table, key).map_err(|e| e.0)
     }
-    fn store(&mut self, key: &store::DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
-        store::store(self.conn, &self.table, key, doc_type, doc, etag).map_err(|e| e.0)
+    fn fetch_etag(&mut self, key: &store::DocKey) -> Result<Option<String>, String> {
+        store::fetch_etag(self.conn, &self.table, key).map_err(|e| e.0)
+    }
+    fn store(&mut self, key: &store::DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
+        store::store(self.conn, &self.table, key, exists, doc_type, doc, etag).map_err(|e| e.0)
     }
     fn remove(&mut self, key: &store::DocKey) -> Result<(), String> {
         store::remove(self.conn, &self.table, key).map_err(|e| e.0)
     }
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<store::DirEntry>, String> {
         store::list(self.conn, &self.table, username, domain).map_err(|e| e.0)
+    }
+    fn all_of_type(&mut self, doc_type: i32) -> Result<Vec<store::TypedDoc>, String> {
+        store::all_of_type(self.conn, &self.table, doc_type).map_err(|e| e.0)
     }
     fn new_etag(&mut self) -> String {
         let n = ETAG_COUNTER.with(|c| {
@@ -254,7 +310,11 @@ impl handler::Storage for Env<'_> {
     }
     fn locked<T>(&mut self, doc_uri: &str, f: impl FnOnce(&mut Self) -> T) -> T {
         let Some(locks) = LOCKS.get() else { return f(self) };
-        let stripe = doc_uri.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % LOCK_STRIPES;
+        let stripe = if ONE_WRITER.load(std::sync::atomic::Ordering::Relaxed) {
+            0
+        } else {
+            doc_uri.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % LOCK_STRIPES
+        };
         locks[stripe].lock();
         // Released also if `f` panics (the panic is caught further up).
         struct Release<'l>(&'l ShmLock);

@@ -154,6 +154,22 @@ mod tests {
         assert_eq!(xuri.pv_value(XcapUriKey::Type), Some(PvValue::Int(256)));
     }
 
+    #[test]
+    fn values_agree_after_dot_segments_and_a_bare_separator() {
+        let xuri = XcapUri::parse(
+            "/xcap-root/resource-lists/users/sip:alice@example.com/../sip:bob@example.com/./index~~root/el3",
+            "/xcap-root/",
+        )
+        .unwrap();
+        let value = |key| xuri.pv_value(key);
+        assert_eq!(value(XcapUriKey::Xuid), Some(PvValue::Str("sip:bob@example.com")));
+        assert_eq!(value(XcapUriKey::File), Some(PvValue::Str("index")));
+        assert_eq!(value(XcapUriKey::Node), Some(PvValue::Str("root/el3")));
+        let adoc = "/xcap-root/resource-lists/users/sip:bob@example.com/index";
+        assert_eq!(value(XcapUriKey::UriAdoc), Some(PvValue::Str(adoc)));
+        assert_eq!(value(XcapUriKey::Uri), Some(PvValue::Str(&format!("{adoc}~~root/el3"))));
+    }
+
     proptest! {
         #[test]
         fn arbitrary_names_never_panic(spec in any::<String>()) {

@@ -21,7 +21,8 @@ pub struct NodeSelector {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
     pub name: NameTest,
-    /// 1-based position among the parent's child elements that pass the name test.
+    /// 1-based position among the parent's child elements that pass the name test; 0 selects
+    /// nothing.
     pub position: Option<u32>,
     /// Attribute equality test, applied after the position.
     pub attribute: Option<AttributeTest>,

@@ -54,10 +54,21 @@ pub fn fetch(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Option<St
     }))
 }
 
-/// Stores `doc` at `key` (insert or replace); true when it was created.
-pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<bool> {
+/// The entity tag of the document at `key`, if stored; the document itself is not read.
+pub fn fetch_etag(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Option<String>> {
     conn.use_table(table)?;
-    let exists = !conn.query(&key_conds(key), &["id"], None)?.is_empty();
+    let rows = conn.query(&key_conds(key), &["etag"], None)?;
+    Ok(rows.into_iter().next().map(|r| r[0].as_str().unwrap_or_default().to_string()))
+}
+
+/// Stores `doc` at `key`: an UPDATE when the caller has just read the row (`exists`, under
+/// the document's lock), else an INSERT; true when a row was inserted. With the fetch that
+/// precedes it, a write is two statements on every backend: the generic DB API has no
+/// portable upsert (db_sqlite has neither `replace` nor `insert_update` nor
+/// `affected_rows`). Where the driver counts changed rows (db_postgres, db_mysql), a row
+/// removed since it was read, by a writer outside this server's locks, is inserted again.
+pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<bool> {
+    conn.use_table(table)?;
     if exists {
         conn.update(
             &key_conds(key),
@@ -69,22 +80,24 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, doc_type: i32, doc: &
                 ("port", Value::Int(0)),
             ],
         )?;
-    } else {
-        conn.insert(
-            &["username", "domain", "doc", "doc_type", "etag", "source", "doc_uri", "port"],
-            &[
-                Value::Str(key.username.to_string()),
-                Value::Str(key.domain.to_string()),
-                Value::Blob(doc.to_vec()),
-                Value::Int(doc_type),
-                Value::Str(etag.to_string()),
-                Value::Int(SOURCE_INTEGRATED),
-                Value::Str(key.doc_uri.to_string()),
-                Value::Int(0),
-            ],
-        )?;
+        if conn.affected_rows() != Some(0) {
+            return Ok(false);
+        }
     }
-    Ok(!exists)
+    conn.insert(
+        &["username", "domain", "doc", "doc_type", "etag", "source", "doc_uri", "port"],
+        &[
+            Value::Str(key.username.to_string()),
+            Value::Str(key.domain.to_string()),
+            Value::Blob(doc.to_vec()),
+            Value::Int(doc_type),
+            Value::Str(etag.to_string()),
+            Value::Int(SOURCE_INTEGRATED),
+            Value::Str(key.doc_uri.to_string()),
+            Value::Int(0),
+        ],
+    )?;
+    Ok(true)
 }
 
 /// Removes the document at `key`.
@@ -107,6 +120,31 @@ pub fn list(conn: &mut DbConn, table: &str, username: &str, domain: &str) -> DbR
             doc_type: r[0].as_int().unwrap_or(0) as i32,
             doc_uri: r[1].as_str().unwrap_or_default().to_string(),
             etag: r[2].as_str().unwrap_or_default().to_string(),
+        })
+        .collect())
+}
+
+/// A document with its owner, from a scan over all users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedDoc {
+    pub username: String,
+    pub domain: String,
+    pub doc_uri: String,
+    pub doc: Vec<u8>,
+}
+
+/// Every document of `doc_type`, of all users (the server-wide uniqueness of rls-services'
+/// service URIs, RFC 4826 §4.4.5).
+pub fn all_of_type(conn: &mut DbConn, table: &str, doc_type: i32) -> DbResult<Vec<TypedDoc>> {
+    conn.use_table(table)?;
+    let rows = conn.query(&[eq("doc_type", Value::Int(doc_type))], &["username", "domain", "doc_uri", "doc"], None)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TypedDoc {
+            username: r[0].as_str().unwrap_or_default().to_string(),
+            domain: r[1].as_str().unwrap_or_default().to_string(),
+            doc_uri: r[2].as_str().unwrap_or_default().to_string(),
+            doc: bytes_of(&r[3]),
         })
         .collect())
 }

@@ -15,7 +15,7 @@ use crate::selector::{NodeSelector, SelectorError};
 /// whose fixed buffer turned away selectors with a few percent-encoded predicates.
 pub const MAX_URI_BYTES: usize = 1024;
 
-/// The path segment between the document selector and the node selector.
+/// What separates the document selector from the node selector.
 const NODE_SEPARATOR: &str = "~~";
 
 /// The two sub-trees under an AUID.
@@ -52,7 +52,8 @@ pub struct XcapUri {
     /// The absolute document path, XCAP root included: the `doc_uri` key of the `xcap` table.
     /// Empty for the search AUID.
     pub adoc: String,
-    /// The node selector with its leading `/`, when the URI has a non-empty one.
+    /// The node selector as written after `~~` (usually with a leading `/`), when the URI has a
+    /// non-empty one.
     pub node: Option<String>,
     /// The raw (still percent-encoded) query.
     pub query: Option<String>,
@@ -80,6 +81,9 @@ pub enum UriError {
     NotADocument(&'static str),
     /// The query is not a list of `xmlns()` bindings.
     BadQuery(&'static str),
+    /// A percent-encoded `/` turns part of a segment into a `.` or `..` segment of the
+    /// document path, which would be stored as such.
+    DotSegment,
 }
 
 impl UriError {
@@ -87,7 +91,7 @@ impl UriError {
     pub fn status(&self) -> u16 {
         match self {
             UriError::TooLong(_) => 414,
-            UriError::Encoding(_) | UriError::BadQuery(_) => 400,
+            UriError::Encoding(_) | UriError::BadQuery(_) | UriError::DotSegment => 400,
             UriError::OutsideRoot
             | UriError::UnknownAuid(_)
             | UriError::UnknownTree(_)
@@ -117,6 +121,9 @@ impl fmt::Display for UriError {
             UriError::UnknownTree(tree) => write!(f, "unsupported sub-tree '{tree}'"),
             UriError::NotADocument(why) => write!(f, "URI names no document: {why}"),
             UriError::BadQuery(why) => write!(f, "bad XCAP URI query: {why}"),
+            UriError::DotSegment => {
+                f.write_str("an encoded '/' makes a '.' or '..' segment in the document path")
+            }
         }
     }
 }
@@ -131,15 +138,35 @@ impl From<DecodeError> for UriError {
 
 impl XcapUri {
     /// Parses an HTTP request path (with optional `?query`) under `xcap_root`.
+    ///
+    /// The first `~~` ends the document selector (which never holds one), with or without a
+    /// `/` before and after it. Dot segments of the document selector are removed (RFC 3986
+    /// §5.2.4) before anything is read from it, so the user id and `doc_uri` are those of the
+    /// document the URI really names.
     pub fn parse(path: &str, xcap_root: &str) -> Result<XcapUri, UriError> {
         if path.len() > MAX_URI_BYTES {
             return Err(UriError::TooLong(path.len()));
         }
-        let uri = percent::decode(path)?;
         let (raw_path, query) = match path.split_once('?') {
             Some((raw_path, query)) => (raw_path, Some(query)),
             None => (path, None),
         };
+        let (document_part, node_part) = match raw_path.split_once(NODE_SEPARATOR) {
+            Some((document, node)) => (document, Some(node)),
+            None => (raw_path, None),
+        };
+        let document_part = remove_dot_segments(document_part);
+        let mut normalized = document_part.clone();
+        if let Some(node) = node_part {
+            normalized.push_str(NODE_SEPARATOR);
+            normalized.push_str(node);
+        }
+        if let Some(query) = query {
+            normalized.push('?');
+            normalized.push_str(query);
+        }
+        let uri = percent::decode(&normalized)?;
+        let raw_path = document_part.as_str();
         let after_root = strip_root(raw_path, xcap_root).ok_or(UriError::OutsideRoot)?;
         let body = after_root.strip_prefix('/').unwrap_or(after_root);
         let body_start = raw_path.len() - body.len();
@@ -163,7 +190,7 @@ impl XcapUri {
             domain: None,
         };
         if auid == Auid::Search {
-            if segments.any(|(_, segment)| !segment.is_empty()) {
+            if node_part.is_some() || segments.any(|(_, segment)| !segment.is_empty()) {
                 return Err(UriError::NotADocument("the search AUID takes no path"));
             }
             xuri.read_search_query(query.unwrap_or_default())?;
@@ -188,15 +215,7 @@ impl XcapUri {
             xuri.xuid = Some(xuid);
         }
 
-        let mut document: Vec<(usize, &str)> = Vec::new();
-        let mut node_start = None;
-        for (offset, segment) in segments {
-            if segment == NODE_SEPARATOR {
-                node_start = Some(offset + NODE_SEPARATOR.len());
-                break;
-            }
-            document.push((offset, segment));
-        }
+        let mut document: Vec<(usize, &str)> = segments.collect();
         if document.last().is_some_and(|(_, segment)| segment.is_empty()) {
             document.pop();
         }
@@ -208,8 +227,11 @@ impl XcapUri {
         xuri.file = decoded?.join("/");
         let document_end = last_offset + last_segment.len();
         xuri.adoc = percent::decode(raw_path.get(..document_end).unwrap_or_default())?;
-        if let Some(start) = node_start {
-            let node = percent::decode(raw_path.get(start..).unwrap_or_default())?;
+        if xuri.adoc.split('/').any(|segment| segment == "." || segment == "..") {
+            return Err(UriError::DotSegment);
+        }
+        if let Some(node) = node_part {
+            let node = percent::decode(node)?;
             if !node.trim_start_matches('/').is_empty() {
                 xuri.node = Some(node);
             }
@@ -253,6 +275,30 @@ fn strip_root<'p>(path: &'p str, root: &str) -> Option<&'p str> {
     let on_boundary =
         root.is_empty() || root.ends_with('/') || rest.is_empty() || rest.starts_with('/');
     on_boundary.then_some(rest)
+}
+
+/// `path` without its `.` and `..` segments (RFC 3986 §5.2.4), percent-encoded ones included;
+/// a `..` never climbs above the first segment.
+fn remove_dot_segments(path: &str) -> String {
+    let is_dot = |segment: &str, dot: &str| {
+        segment == dot || percent::decode(segment).is_ok_and(|decoded| decoded == dot)
+    };
+    let segments: Vec<&str> = path.split('/').collect();
+    let last = segments.len().saturating_sub(1);
+    let mut kept: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, &segment) in segments.iter().enumerate() {
+        if is_dot(segment, ".") || is_dot(segment, "..") {
+            if is_dot(segment, "..") && kept.len() > 1 {
+                kept.pop();
+            }
+            if i == last {
+                kept.push("");
+            }
+        } else {
+            kept.push(segment);
+        }
+    }
+    kept.join("/")
 }
 
 /// The `/`-separated segments of `body`, each with its byte offset in the whole path.

@@ -8,10 +8,24 @@ use crate::error::XcapError;
 use crate::selector::{NameTest, Step};
 use crate::xml_text::escape_attr;
 
+/// The namespace and local name of an element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ExpandedName {
+    pub namespace: Option<String>,
+    pub local: String,
+}
+
+impl ExpandedName {
+    pub fn is_name_of(&self, element: Node) -> bool {
+        element.tag_name().namespace() == self.namespace.as_deref()
+            && element.tag_name().name() == self.local
+    }
+}
+
 /// Checks that `fragment` is exactly one well-formed element when placed under `context`
 /// (whose in-scope namespaces its prefixes may use), and that its name and attributes pass
-/// the step that is to select it.
-pub(super) fn check(fragment: &str, context: Node, step: &Step) -> Result<(), XcapError> {
+/// the step that is to select it. Returns the element's expanded name.
+pub(super) fn check(fragment: &str, context: Node, step: &Step) -> Result<ExpandedName, XcapError> {
     let wrapped = wrap_in_scope(fragment, context);
     let document = parse(&wrapped).map_err(|err| match err {
         XcapError::NotWellFormed(why) => XcapError::NotXmlFrag(why),
@@ -36,7 +50,10 @@ pub(super) fn check(fragment: &str, context: Node, step: &Step) -> Result<(), Xc
             ));
         }
     }
-    Ok(())
+    Ok(ExpandedName {
+        namespace: element.tag_name().namespace().map(str::to_string),
+        local: element.tag_name().name().to_string(),
+    })
 }
 
 /// `fragment` inside a wrapper element declaring the namespaces in scope at `context`.

@@ -6,7 +6,7 @@ use std::ops::Range;
 
 use roxmltree::{Document, Node};
 
-use super::fragment;
+use super::fragment::{self, ExpandedName};
 use super::locate::{closest_ancestor, find_attribute, named_children, select_elements};
 use super::parse::parse;
 use super::selection::{select, Selection};
@@ -14,7 +14,7 @@ use super::text::{
     attribute_insertion_point, attribute_name, end_tag_start, is_xml_blank, splice, tag_name,
 };
 use crate::error::XcapError;
-use crate::selector::{Name, NameTest, NodeSelector, Step, Terminal};
+use crate::selector::{Name, NodeSelector, Step, Terminal};
 use crate::xml_name::XML_NAMESPACE;
 
 /// The document after a PUT.
@@ -49,27 +49,27 @@ pub fn put_element(
     let fragment = fragment.trim_matches(is_xml_blank);
     let document = parse(doc)?;
     let existing = select_elements(&document, &selector.steps);
-    let (edit, context, created) = match existing.as_slice() {
-        [element] => {
-            let context = element.parent().unwrap_or(document.root());
-            let edit = Edit {
-                range: element.range(),
-                replacement: fragment.to_string(),
-                node_start: element.range().start,
-            };
-            (edit, context, false)
-        }
-        [] => {
-            let parent = parent_of_new(&document, parent_steps)?;
-            (insertion(doc, parent, last, fragment)?, parent, true)
-        }
+    let (target, context) = match existing.as_slice() {
+        [element] => (Some(*element), element.parent().unwrap_or(document.root())),
+        [] => (None, parent_of_new(&document, parent_steps)?),
         _ => {
             return Err(XcapError::CannotInsert(
                 "the node selector matches more than one element".to_string(),
             ))
         }
     };
-    fragment::check(fragment, context, last)?;
+    let body_name = fragment::check(fragment, context, last)?;
+    let (edit, created) = match target {
+        Some(element) => {
+            let edit = Edit {
+                range: element.range(),
+                replacement: fragment.to_string(),
+                node_start: element.range().start,
+            };
+            (edit, false)
+        }
+        None => (insertion(doc, context, last, &body_name, fragment)?, true),
+    };
     let new_doc = splice(doc, edit.range, &edit.replacement);
     let inserted = edit.node_start..edit.node_start + fragment.len();
     if !selects_exactly(&new_doc, &selector.steps, inserted)? {
@@ -142,26 +142,43 @@ fn parent_of_new<'a, 'i>(
     }
 }
 
-/// Where a new element goes under `parent` so that `step` selects it (RFC 4825 §8.2.3): at
-/// its position among the siblings the name test accepts when the step has one, else after
-/// the last sibling of the same name, else at the end of the parent.
-fn insertion(doc: &str, parent: Node, step: &Step, fragment: &str) -> Result<Edit, XcapError> {
+/// Where a new element goes under `parent` so that `step` selects it (RFC 4825 §8.2.3). Only
+/// the element siblings that pass the step's name test count, and the new element goes right
+/// next to one of them, never after the comments or white space that follow it:
+/// - `[1]`: just before the first such sibling;
+/// - `[n]`: just after the (n-1)th, which must exist (else 409 cannot-insert);
+/// - no position: just after the last sibling with the body's expanded name (for `*` too).
+///
+/// With no sibling to stand next to, it goes last in the parent.
+fn insertion(
+    doc: &str,
+    parent: Node,
+    step: &Step,
+    body_name: &ExpandedName,
+    fragment: &str,
+) -> Result<Edit, XcapError> {
     let siblings = named_children(parent, &step.name);
     let anchor = match step.position {
+        Some(0) => {
+            return Err(XcapError::CannotInsert("position 0 selects no element".to_string()))
+        }
+        Some(1) => siblings.first().map(|s| s.range().start),
         Some(position) => {
-            let index = usize::try_from(position.saturating_sub(1)).unwrap_or(usize::MAX);
-            match index.cmp(&siblings.len()) {
-                std::cmp::Ordering::Less => siblings.get(index).map(|s| s.range().start),
-                std::cmp::Ordering::Equal => siblings.last().map(|s| s.range().end),
-                std::cmp::Ordering::Greater => {
+            let previous = usize::try_from(position - 2).ok().and_then(|i| siblings.get(i));
+            match previous {
+                Some(previous) => Some(previous.range().end),
+                None => {
                     return Err(XcapError::CannotInsert(
                         "the position is beyond the end of the siblings".to_string(),
                     ))
                 }
             }
         }
-        None if step.name == NameTest::Any => None,
-        None => siblings.last().map(|s| s.range().end),
+        None => parent
+            .children()
+            .rev()
+            .find(|child| child.is_element() && body_name.is_name_of(*child))
+            .map(|s| s.range().end),
     };
     let at = anchor.or_else(|| end_tag_start(doc, parent));
     Ok(match at {

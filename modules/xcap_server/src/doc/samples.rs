@@ -82,3 +82,68 @@ pub(super) const PRES_RULES: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
  </cr:rule>
 </cr:ruleset>
 "#;
+
+/// A pidf-manipulation document as RFC 4827 §4 describes it: PIDF (RFC 3863) with the data
+/// model and RPID extensions after the tuples, where PIDF's wildcard takes them.
+pub(super) const PIDF: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<presence xmlns="urn:ietf:params:xml:ns:pidf"
+ xmlns:dm="urn:ietf:params:xml:ns:pidf:data-model"
+ xmlns:rpid="urn:ietf:params:xml:ns:pidf:rpid"
+ entity="pres:someone@example.com">
+ <tuple id="bs35r9">
+  <status>
+   <basic>open</basic>
+  </status>
+  <dm:deviceID>mac:8asd7d7d70</dm:deviceID>
+  <contact priority="0.8">im:someone@mobilecarrier.net</contact>
+  <note xml:lang="en">Don't Disturb Please!</note>
+  <timestamp>2005-10-27T16:49:29Z</timestamp>
+ </tuple>
+ <tuple id="eg92n8">
+  <status>
+   <basic>open</basic>
+  </status>
+  <contact priority="1.0">mailto:someone@example.com</contact>
+ </tuple>
+ <note>I'll be in Tokyo next week</note>
+ <dm:person id="p1">
+  <rpid:activities>
+   <rpid:on-the-phone/>
+  </rpid:activities>
+ </dm:person>
+</presence>
+"#;
+
+/// RFC 4745 §14's conditions (identity with one, many and except; sphere; validity) in a
+/// pres-rules document.
+pub(super) const COMMON_POLICY: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ruleset xmlns="urn:ietf:params:xml:ns:common-policy"
+ xmlns:pr="urn:ietf:params:xml:ns:pres-rules">
+ <rule id="f3g44r1">
+  <conditions>
+   <sphere value="work"/>
+   <identity>
+    <one id="sip:alice@example.com"/>
+    <one id="tel:+1-212-555-1234"/>
+    <many domain="example.org">
+     <except id="sip:bob@example.org"/>
+    </many>
+   </identity>
+   <validity>
+    <from>2003-08-15T10:20:00.000-05:00</from>
+    <until>2003-09-15T10:20:00.000-05:00</until>
+   </validity>
+  </conditions>
+  <actions>
+   <pr:sub-handling>allow</pr:sub-handling>
+  </actions>
+  <transformations>
+   <pr:provide-services>
+    <pr:all-services/>
+   </pr:provide-services>
+   <pr:provide-note>true</pr:provide-note>
+  </transformations>
+ </rule>
+ <rule id="r2"/>
+</ruleset>
+"#;

@@ -4,6 +4,8 @@ mod delete;
 mod fuzz;
 mod put_attribute;
 mod put_element;
+mod rfc_positions;
+mod schema;
 mod select;
 mod validate;
 

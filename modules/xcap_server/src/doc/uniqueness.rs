@@ -5,12 +5,10 @@ use std::collections::HashSet;
 
 use roxmltree::{Document, Node};
 
+use super::schema::{RESOURCE_LISTS_NS, RLS_SERVICES_NS};
 use super::text::tag_name;
 use crate::auid::Auid;
 use crate::error::{Duplicate, XcapError};
-
-const RESOURCE_LISTS_NS: &str = "urn:ietf:params:xml:ns:resource-lists";
-const RLS_SERVICES_NS: &str = "urn:ietf:params:xml:ns:rls-services";
 
 /// Most duplicates reported in one failure; enough for a client to fix its document.
 pub const MAX_REPORTED_DUPLICATES: usize = 16;
@@ -44,6 +42,14 @@ fn resource_lists(text: &str, document: &Document) -> Vec<Duplicate> {
     let parents = document
         .descendants()
         .filter(|n| is(n, RESOURCE_LISTS_NS, "resource-lists") || is(n, RESOURCE_LISTS_NS, "list"));
+    list_members(text, parents)
+}
+
+/// The duplicates among the members of each of `parents`.
+fn list_members<'a, 'i: 'a>(
+    text: &str,
+    parents: impl Iterator<Item = Node<'a, 'i>>,
+) -> Vec<Duplicate> {
     let mut duplicates = Vec::new();
     for parent in parents {
         for (element, attribute, suggest) in LIST_MEMBER_KEYS {
@@ -59,10 +65,77 @@ fn resource_lists(text: &str, document: &Document) -> Vec<Duplicate> {
 }
 
 /// Service URIs are unique in the whole document (RFC 4826 asks for the whole server; the
-/// other documents are the caller's to compare).
+/// other documents are compared by [`services_taken`]), and a service's `<list>` follows
+/// the resource-lists constraints (§4.4.5).
 fn rls_services(text: &str, document: &Document) -> Vec<Duplicate> {
     let services = document.descendants().filter(|n| is(n, RLS_SERVICES_NS, "service"));
-    repeated(text, services, "uri", suggest_user_suffixed, MAX_REPORTED_DUPLICATES)
+    let mut duplicates =
+        repeated(text, services, "uri", suggest_user_suffixed, MAX_REPORTED_DUPLICATES);
+    let lists = document
+        .descendants()
+        .filter(|n| is(n, RLS_SERVICES_NS, "list") || is(n, RESOURCE_LISTS_NS, "list"));
+    duplicates.extend(list_members(text, lists));
+    duplicates.truncate(MAX_REPORTED_DUPLICATES);
+    duplicates
+}
+
+/// 409 uniqueness-failure for the services of the rls-services document `text` whose URI
+/// another document of the server (`others`, any user's) already defines (RFC 4826 §4.4.5).
+/// The suggested alternatives are free in all of them.
+pub fn services_taken<'o>(
+    text: &str,
+    others: impl IntoIterator<Item = &'o str>,
+) -> Result<(), XcapError> {
+    let Ok(document) = super::parse::parse(text) else { return Ok(()) };
+    let services: Vec<Node> = document
+        .descendants()
+        .filter(|n| is(n, RLS_SERVICES_NS, "service") && n.attribute("uri").is_some())
+        .collect();
+    if services.is_empty() {
+        return Ok(());
+    }
+    let own: Vec<&str> = services.iter().filter_map(|s| s.attribute("uri")).collect();
+    let others: Vec<&str> = others.into_iter().collect();
+    // Only documents that may define one of our URIs are parsed: those holding one as is,
+    // or holding a reference that could spell one differently (and all of them when a URI
+    // has whitespace, which attribute values normalise).
+    let literal = own.iter().all(|uri| !uri.contains(char::is_whitespace));
+    let may_clash =
+        |other: &&str| !literal || other.contains('&') || own.iter().any(|uri| other.contains(uri));
+    let nearby: Vec<String> =
+        others.iter().copied().filter(may_clash).flat_map(service_uris).collect();
+    let nearby: HashSet<&str> = nearby.iter().map(String::as_str).collect();
+    let clashing: Vec<(Node, &str)> = services
+        .iter()
+        .filter_map(|s| Some((*s, s.attribute("uri")?)))
+        .filter(|(_, uri)| nearby.contains(uri))
+        .take(MAX_REPORTED_DUPLICATES)
+        .collect();
+    if clashing.is_empty() {
+        return Ok(());
+    }
+    // The alternatives must be free in every document.
+    let other_uris: Vec<String> = others.iter().flat_map(|o| service_uris(o)).collect();
+    let mut taken: HashSet<&str> = other_uris.iter().map(String::as_str).collect();
+    taken.extend(own);
+    let duplicates = clashing
+        .into_iter()
+        .map(|(service, uri)| Duplicate {
+            field: format!("{}/@uri", path_of(text, service)),
+            alt_values: suggest_user_suffixed(uri, &taken).into_iter().collect(),
+        })
+        .collect();
+    Err(XcapError::UniquenessFailure(duplicates))
+}
+
+/// The service URIs an rls-services document defines (none if it does not parse).
+fn service_uris(text: &str) -> Vec<String> {
+    let Ok(document) = super::parse::parse(text) else { return Vec::new() };
+    document
+        .descendants()
+        .filter(|n| is(n, RLS_SERVICES_NS, "service"))
+        .filter_map(|n| n.attribute("uri").map(str::to_string))
+        .collect()
 }
 
 fn is(node: &Node, namespace: &str, local: &str) -> bool {
@@ -115,7 +188,7 @@ fn suggest_nothing(_: &str, _: &HashSet<&str>) -> Option<String> {
 
 /// The element's node selector by position: qualified names as written, `[n]` counting the
 /// siblings of the same expanded name.
-fn path_of(text: &str, element: Node) -> String {
+pub(super) fn path_of(text: &str, element: Node) -> String {
     let mut steps: Vec<String> = element
         .ancestors()
         .filter(|node| node.is_element())

@@ -2,14 +2,22 @@
 //! application usages' constraints).
 
 use super::parse::parse;
-use super::uniqueness;
+use super::{schema, uniqueness};
 use crate::auid::Auid;
 use crate::error::XcapError;
 
 /// Accepts `bytes` as a document of `auid` no longer than `max_bytes`: UTF-8 (and declared so,
 /// if declared at all), well-formed, without DTD, within [`super::MAX_DEPTH`] and
-/// [`super::MAX_ATTRIBUTES`], and meeting the usage's uniqueness constraints.
+/// [`super::MAX_ATTRIBUTES`], valid per the usage's schema, and meeting the usage's
+/// uniqueness constraints (within the document: see [`super::services_taken`] for the
+/// server-wide one of rls-services).
 pub fn validate_document(bytes: &[u8], auid: Auid, max_bytes: usize) -> Result<(), XcapError> {
+    validate_document_with(bytes, auid, max_bytes, true)
+}
+
+/// As [`validate_document`]; with `schema` false, the usage's schema is not checked (the
+/// `schema_validation` parameter), everything else is.
+pub fn validate_document_with(bytes: &[u8], auid: Auid, max_bytes: usize, schema: bool) -> Result<(), XcapError> {
     if bytes.len() > max_bytes {
         return Err(XcapError::PayloadTooLarge { limit: max_bytes });
     }
@@ -18,6 +26,9 @@ pub fn validate_document(bytes: &[u8], auid: Auid, max_bytes: usize) -> Result<(
         return Err(XcapError::NotUtf8);
     }
     let document = parse(text)?;
+    if schema {
+        schema::check(text, &document, auid)?;
+    }
     uniqueness::check(text, &document, auid)
 }
 

@@ -148,9 +148,10 @@ impl Parser<'_, '_> {
         let digits = self.rest().chars().take_while(char::is_ascii_digit).count();
         self.pos += digits;
         match self.text.get(start..self.pos).and_then(|d| d.parse::<u32>().ok()) {
-            Some(0) | None => Err(SelectorError::Syntax {
+            // `[0]` is well-formed: like XPath, it selects no element.
+            None => Err(SelectorError::Syntax {
                 offset: start,
-                expected: "a position from 1 to 4294967295",
+                expected: "a position from 0 to 4294967295",
             }),
             Some(n) => Ok(n),
         }

@@ -66,13 +66,93 @@ fn encoded_slash_and_separator_do_not_change_the_structure() {
     let xuri = parse("/xcap-root/resource-lists/users/sip:a@x/%7E%7E/resource-lists").unwrap();
     assert_eq!(xuri.file, "~~/resource-lists");
     assert_eq!(xuri.node, None);
+    // Dot segments are removed only where they are whole segments of the document selector.
+    let xuri = parse("/xcap-root/resource-lists/users/sip:a@x/index/~~/a/../b").unwrap();
+    assert_eq!(xuri.node.as_deref(), Some("/a/../b"));
 }
 
 #[test]
-fn only_a_whole_tilde_segment_separates_the_node() {
+fn a_tilde_pair_anywhere_separates_the_node() {
+    // As python xcaplib writes it: no `/` after the separator.
+    let xuri = parse("/xcap-root/resource-lists/users/sip:a@x/index/~~root/el3").unwrap();
+    assert_eq!(xuri.file, "index");
+    assert_eq!(xuri.adoc, "/xcap-root/resource-lists/users/sip:a@x/index");
+    assert_eq!(xuri.node.as_deref(), Some("root/el3"));
+    assert_eq!(xuri.selector().unwrap().unwrap().to_string(), "root/el3");
+    let xuri = parse("/xcap-root/resource-lists/users/sip:a@x/index~~/root").unwrap();
+    assert_eq!((xuri.file.as_str(), xuri.node.as_deref()), ("index", Some("/root")));
     let xuri = parse("/xcap-root/resource-lists/users/sip:a@x/in~~dex").unwrap();
-    assert_eq!(xuri.file, "in~~dex");
-    assert_eq!(xuri.node, None);
+    assert_eq!((xuri.file.as_str(), xuri.node.as_deref()), ("in", Some("dex")));
+    // Only the first pair separates; later ones belong to the node selector.
+    let xuri =
+        parse("/xcap-root/resource-lists/users/sip:a@x/index/~~/r/e%5B@u=%22a~~b%22%5D").unwrap();
+    assert_eq!(xuri.node.as_deref(), Some("/r/e[@u=\"a~~b\"]"));
+    assert!(!xuri.adoc.contains("~~"));
+    // Nothing before the separator names a document.
+    assert_eq!(
+        parse("/xcap-root/resource-lists/users/sip:a@x~~/root"),
+        Err(UriError::NotADocument("no document name"))
+    );
+    assert!(parse("/xcap-root/org.openmobilealliance.search~~/x?target=t").is_err());
+}
+
+#[test]
+fn dot_segments_are_removed_before_the_parts_are_read() {
+    let xuri = parse(
+        "/xcap-root/resource-lists/users/sip:alice@example.com/../../../resource-lists/users/sip:bob@example.com/index",
+    )
+    .unwrap();
+    assert_eq!(xuri.xuid.as_deref(), Some("sip:bob@example.com"));
+    assert_eq!(xuri.adoc, "/xcap-root/resource-lists/users/sip:bob@example.com/index");
+    assert_eq!(xuri.uri, xuri.adoc);
+    let xuri = parse(
+        "/xcap-root/resource-lists/users/sip:a@x/./dir/%2E%2E/sub/%2e/index/~~/resource-lists",
+    )
+    .unwrap();
+    assert_eq!(xuri.file, "sub/index");
+    assert_eq!(xuri.adoc, "/xcap-root/resource-lists/users/sip:a@x/sub/index");
+    assert_eq!(xuri.uri, "/xcap-root/resource-lists/users/sip:a@x/sub/index/~~/resource-lists");
+    assert_eq!(
+        parse("/xcap-root/../resource-lists/users/sip:a@x/index"),
+        Err(UriError::OutsideRoot)
+    );
+    assert_eq!(
+        parse("/xcap-root/resource-lists/users/sip:a@x/index/.."),
+        Err(UriError::NotADocument("no document name"))
+    );
+    assert_eq!(
+        parse("/xcap-root/resource-lists/users/sip:a@x/.."),
+        Err(UriError::NotADocument("no user id"))
+    );
+    // An encoded `/` cannot smuggle a dot segment into the stored path.
+    for path in [
+        "/xcap-root/resource-lists/users/sip:a%2F..%2F@x/index",
+        // Found by examples/fuzz (seed 42, input 60937).
+        "/xcap-root/pres-rules/global/sip:a%2Fb@x/..%2Fb@x/..%2Fb@x/..%2Fb@x/../dir~~/presence",
+        "/xcap-root/resource-lists/users/sip:a@x/..%2Fb/index",
+        "/xcap-root/resource-lists/users/sip:a@x/dir/.%2F.%2Findex",
+        "/xcap-root/resource-lists/users/sip:a@x/index%2F..",
+    ] {
+        assert_eq!(parse(path), Err(UriError::DotSegment), "{path}");
+        assert_eq!(UriError::DotSegment.status(), 400);
+    }
+    assert!(parse("/xcap-root/resource-lists/users/sip:a@x/..b%2F.c/index").is_ok());
+}
+
+#[test]
+fn removing_dot_segments() {
+    for (path, expected) in [
+        ("/a/b/c/./../../g", "/a/g"),
+        ("/a/b/..", "/a/"),
+        ("/a/b/.", "/a/b/"),
+        ("/../../a", "/a"),
+        ("/a/%2E%2e/b", "/b"),
+        ("/a/..b/.c", "/a/..b/.c"),
+        ("", ""),
+        ("..", ""),
+    ] {
+        assert_eq!(remove_dot_segments(path), expected, "{path}");
+    }
 }
 
 #[test]
@@ -214,6 +294,18 @@ proptest! {
     fn xcap_like_paths_never_panic(path in "/xcap-root/(resource-lists|search|org.openmobilealliance.search|pres-rules)(/[a-z~%0-9A-F:@?&=()\\[\\]\"]{0,8}){0,6}") {
         if let Ok(xuri) = parse(&path) {
             let _ = xuri.selector();
+        }
+    }
+
+    #[test]
+    fn documents_never_keep_dot_segments(
+        parts in proptest::collection::vec("(\\.|\\.\\.|%2[eE]|%2[eE]%2[eE]|[a-z]{1,3}|~~|)", 0..8)
+    ) {
+        let path = format!("/xcap-root/resource-lists/users/sip:a@x/{}", parts.join("/"));
+        if let Ok(xuri) = parse(&path) {
+            prop_assert!(!xuri.adoc.split('/').any(|s| s == "." || s == ".."), "{}", xuri.adoc);
+            prop_assert!(xuri.adoc.starts_with("/xcap-root/resource-lists/users/"));
+            prop_assert!(!xuri.adoc.contains("~~"));
         }
     }
 }

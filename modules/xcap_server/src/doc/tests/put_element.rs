@@ -92,10 +92,27 @@ fn positions_place_the_new_element() {
 }
 
 #[test]
-fn wildcard_without_position_appends_to_the_parent() {
+fn wildcard_without_position_goes_after_the_last_sibling_of_the_body_name() {
     let new = "<external anchor=\"http://x/y\"/>";
     let outcome = put_ok(&format!("{CLOSE}/*[@anchor=\"http://x/y\"]"), new);
-    assert!(outcome.doc.contains(&format!("</external>\n  {new}</list>")));
+    assert!(outcome.doc.contains(&format!("</external>{new}\n  </list>")));
+    let new = "<entry uri=\"sip:w@x\"/>";
+    let outcome = put_ok(&format!("{CLOSE}/*[@uri=\"sip:w@x\"]"), new);
+    let nancy_end = "<display-name>Nancy Gross</display-name>\n   </entry>";
+    assert_spliced(RESOURCE_LISTS, &outcome.doc, nancy_end, &format!("{nancy_end}{new}"));
+}
+
+#[test]
+fn position_zero_cannot_insert() {
+    assert!(cannot_insert(put(&format!("{CLOSE}/entry[0]"), "<entry uri=\"sip:z@x\"/>")));
+    assert!(cannot_insert(put(
+        &format!("{CLOSE}/*[0][@uri=\"sip:z@x\"]"),
+        "<entry uri=\"sip:z@x\"/>"
+    )));
+    assert!(matches!(
+        put("resource-lists/list[0]/entry", "<entry uri=\"sip:z@x\"/>"),
+        Err(XcapError::NoParent { .. })
+    ));
 }
 
 #[test]

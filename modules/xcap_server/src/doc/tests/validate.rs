@@ -40,7 +40,7 @@ fn encoding_must_be_utf8() {
         Err(XcapError::NotUtf8)
     );
     assert_eq!(
-        validate("<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>", Auid::PidfManipulation),
+        validate("<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>", Auid::UserProfile),
         Ok(())
     );
 }
@@ -69,7 +69,7 @@ fn size_limit_is_the_callers() {
         validate_document(RESOURCE_LISTS.as_bytes(), Auid::ResourceLists, 100),
         Err(XcapError::PayloadTooLarge { limit: 100 })
     );
-    assert_eq!(validate_document(b"<a/>", Auid::ResourceLists, 4), Ok(()));
+    assert_eq!(validate_document(b"<a/>", Auid::UserProfile, 4), Ok(()));
 }
 
 #[test]
@@ -115,17 +115,18 @@ fn uniqueness_report_body() {
         validate(&lists("<list name=\"a\"/><list name=\"a\"/>"), Auid::ResourceLists).unwrap_err();
     assert_eq!(err.status(), 409);
     assert!(err.body().unwrap().contains(
-        "<uniqueness-failure><exists field=\"resource-lists/list[2]/@name\"><alt-value>a-1</alt-value></exists></uniqueness-failure>"
+        "<uniqueness-failure><exists field=\"resource-lists/list%5B2%5D/@name\"><alt-value>a-1</alt-value></exists></uniqueness-failure>"
     ));
 }
 
 #[test]
 fn elements_outside_the_usage_namespace_are_not_checked() {
-    let doc =
-        "<resource-lists xmlns=\"urn:other\"><list name=\"a\"/><list name=\"a\"/></resource-lists>";
-    assert_eq!(validate(doc, Auid::ResourceLists), Ok(()));
+    let doc = lists(
+        "<list name=\"l\"><o:list xmlns:o=\"urn:other\" name=\"a\"/><o:list xmlns:o=\"urn:other\" name=\"a\"/></list>",
+    );
+    assert_eq!(validate(&doc, Auid::ResourceLists), Ok(()));
     assert_eq!(
-        validate(&lists("<list name=\"a\"/><list name=\"a\"/>"), Auid::PidfManipulation),
+        validate(&lists("<list name=\"a\"/><list name=\"a\"/>"), Auid::UserProfile),
         Ok(())
     );
 }

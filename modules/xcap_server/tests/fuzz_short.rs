@@ -1,0 +1,28 @@
+//! A short run of the fuzz driver (`examples/fuzz`), so every test run exercises it: no
+//! panic, no input over a second, no broken invariant.
+
+#[path = "../examples/fuzz/driver.rs"]
+mod driver;
+#[path = "../examples/fuzz/generate.rs"]
+mod generate;
+
+#[test]
+fn twenty_thousand_generated_inputs() {
+    let stats = driver::run(20_000, 20_261_130, false);
+    assert_eq!(stats.inputs, 20_000);
+    let failures: Vec<String> =
+        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The generator reaches every operation, not only the parsers' error paths.
+    assert!(stats.uris_parsed > 1_000, "{stats:?}");
+    assert!(stats.selections > 500 && stats.puts > 500 && stats.deletes > 100, "{stats:?}");
+    assert!(stats.valid_docs > 1_000, "{stats:?}");
+}
+
+#[test]
+fn inputs_are_deterministic() {
+    for index in [0, 1, 99, 12_345] {
+        let (a, b) = (generate::input(5, index), generate::input(5, index));
+        assert_eq!((a.uri, a.selector, a.doc, a.body), (b.uri, b.selector, b.doc, b.body));
+    }
+}
