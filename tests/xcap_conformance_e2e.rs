@@ -4,7 +4,8 @@
 
 mod harness;
 
-use harness::{Kamailio, Setup, SipReply};
+use harness::xcap::{self, FRIENDS as LISTS};
+use harness::{Kamailio, SipReply};
 
 const DOC: &str = "/xcap-root/resource-lists/users/sip:alice@example.com/index";
 const RL: &str = "application/resource-lists+xml";
@@ -12,14 +13,6 @@ const EL: &str = "application/xcap-el+xml";
 /// A usage without a schema, to hold the RFC 4825 §8.2.3 example document.
 const PROFILE: &str =
     "/xcap-root/org.openmobilealliance.user-profile/users/sip:alice@example.com/index";
-
-const LISTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
-  <list name="friends">
-    <entry uri="sip:bob@example.com"/>
-  </list>
-</resource-lists>
-"#;
 
 /// The example document of RFC 4825 §8.2.3, in the user-profile namespace so that unprefixed
 /// node selectors name its elements.
@@ -31,20 +24,6 @@ const EXAMPLE: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>
   <el2 att=\"first\"/>
 </root>
 ";
-
-fn server(defines: &'static [&'static str]) -> Kamailio {
-    let mut s = Setup::new("xcap.cfg", &["xcap_server"]);
-    s.defines = defines;
-    s.schemas = &["presence"];
-    Kamailio::start(s)
-}
-
-fn stock() -> Kamailio {
-    let mut s = Setup::new("xcap.cfg", &[]);
-    s.defines = &["STOCK_XCAP"];
-    s.schemas = &["presence"];
-    Kamailio::start(s)
-}
 
 /// Percent-encodes what curl would send as is but a URI path cannot hold.
 fn encode(selector: &str) -> String {
@@ -73,14 +52,14 @@ fn get(k: &Kamailio, path: &str) -> SipReply {
 #[test]
 fn form_urlencoded_puts_are_accepted_by_default_as_by_stock() {
     // Stock answers 200 where a document is created; ours 201 (RFC 4825 §8.2.5).
-    for (name, k, created) in [("ours", server(&[]), 201), ("stock", stock(), 200)] {
+    for (name, k, created) in [("ours", xcap::ours(&[]), 201), ("stock", xcap::stock(), 200)] {
         let r = put(&k, DOC, None, LISTS, &[]);
         assert_eq!(r.code, created, "{name}: {r:?}");
         assert_eq!(get(&k, DOC).body, LISTS, "{name}");
         assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "1", "{name}");
     }
     // An element PUT without its own Content-Type too.
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, DOC, None, LISTS, &[]).code, 201);
     let path = format!("{DOC}/~~/{}", encode("resource-lists/list[@name=\"work\"]"));
     let r = put(&k, &path, None, "<list name=\"work\"/>", &[]);
@@ -90,7 +69,7 @@ fn form_urlencoded_puts_are_accepted_by_default_as_by_stock() {
 
 #[test]
 fn strict_content_type_gives_415() {
-    let k = server(&["STRICT_CONTENT_TYPE"]);
+    let k = xcap::ours(&["STRICT_CONTENT_TYPE"]);
     let r = put(&k, DOC, None, LISTS, &[]);
     assert_eq!(r.code, 415, "{r:?}");
     assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
@@ -102,7 +81,7 @@ fn strict_content_type_gives_415() {
 
 #[test]
 fn uniqueness_failure_field_is_percent_encoded() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     let doubled =
         LISTS.replace("</resource-lists>", "  <list name=\"friends\"/>\n</resource-lists>");
     let r = put(&k, DOC, Some(RL), &doubled, &[]);
@@ -125,7 +104,7 @@ fn rfc_insert(k: &Kamailio, selector: &str, body: &str, old: &str, new: &str) {
 
 #[test]
 fn rfc_4825_insertion_examples() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     let second = "<el1 att=\"second\"/>";
     for selector in
         ["root/el1[@att=\"third\"]", "root/el1[3][@att=\"third\"]", "root/*[3][@att=\"third\"]"]
@@ -167,7 +146,7 @@ fn rfc_4825_insertion_examples() {
 
 #[test]
 fn position_zero_selects_nothing() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, PROFILE, None, EXAMPLE, &[]).code, 201);
     let r = get(&k, &format!("{PROFILE}/~~/{}", encode("root/*[0]")));
     assert_eq!(r.code, 404, "{r:?}");
@@ -180,7 +159,7 @@ fn position_zero_selects_nothing() {
 
 #[test]
 fn tilde_pair_without_slash_selects_a_node() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, PROFILE, None, EXAMPLE, &[]).code, 201);
     let path = format!("{PROFILE}/~~root/el3");
     assert_eq!(get(&k, &path).code, 404);
@@ -197,7 +176,7 @@ fn tilde_pair_without_slash_selects_a_node() {
 
 #[test]
 fn dot_segments_never_reach_the_table() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     let bob = "/xcap-root/resource-lists/users/sip:bob@example.com/index";
     for path in [
         "/xcap-root/resource-lists/users/sip:alice@example.com/../../../resource-lists/users/sip:bob@example.com/index",

@@ -4,20 +4,13 @@
 
 mod harness;
 
+use harness::xcap::FRIENDS_NAMED as LISTS;
 use harness::{Kamailio, SipReply, Setup};
 
 const RL: &str = "application/resource-lists+xml";
 const ALICE_DOC: &str = "/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index";
 const BOB_DOC: &str = "/xcap-root/resource-lists/users/sip:bob@127.0.0.1/index";
 const CAPS: &str = "/xcap-root/xcap-caps/global/index";
-
-const LISTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
-  <list name="friends">
-    <entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>
-  </list>
-</resource-lists>
-"#;
 
 const USERS: &str = "INSERT INTO subscriber (username, domain, password) VALUES ('alice', '127.0.0.1', 'secret'), ('bob', '127.0.0.1', 'bobs-secret');";
 

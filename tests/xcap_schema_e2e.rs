@@ -4,7 +4,8 @@
 
 mod harness;
 
-use harness::{Kamailio, Setup, SipReply};
+use harness::xcap::{self, FRIENDS_NAMED as LISTS};
+use harness::{Kamailio, SipReply};
 
 const LISTS_DOC: &str = "/xcap-root/resource-lists/users/sip:alice@example.com/index";
 const ALICE_RLS: &str = "/xcap-root/rls-services/users/sip:alice@example.com/index";
@@ -14,14 +15,6 @@ const RLS: &str = "application/rls-services+xml";
 const EL: &str = "application/xcap-el+xml";
 const ATT: &str = "application/xcap-att+xml";
 const XCAP_ERROR_NS: &str = "urn:ietf:params:xml:ns:xcap-error";
-
-const LISTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">
-  <list name="friends">
-    <entry uri="sip:bob@example.com"><display-name>Bob</display-name></entry>
-  </list>
-</resource-lists>
-"#;
 
 fn rls(services: &str) -> String {
     format!(
@@ -35,21 +28,6 @@ fn service(uri: &str) -> String {
         "<service uri=\"{uri}\"><list name=\"l\"><rl:entry uri=\"sip:carol@example.com\"/></list>\
          <packages><package>presence</package></packages></service>"
     )
-}
-
-fn start(defines: &'static [&'static str], modules: &'static [&'static str]) -> Kamailio {
-    let mut s = Setup::new("xcap.cfg", modules);
-    s.defines = defines;
-    s.schemas = &["presence"];
-    Kamailio::start(s)
-}
-
-fn ours() -> Kamailio {
-    start(&[], &["xcap_server"])
-}
-
-fn stock() -> Kamailio {
-    start(&["STOCK_XCAP"], &[])
 }
 
 fn put(k: &Kamailio, path: &str, ctype: &str, body: &str) -> SipReply {
@@ -82,7 +60,7 @@ fn stored(k: &Kamailio) -> String {
 
 #[test]
 fn schema_violations_are_refused_and_nothing_is_stored() {
-    let k = ours();
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, LISTS_DOC, RL, LISTS).code, 201);
     let before = stored(&k);
     // Whole document: an unqualified unknown attribute and an unknown resource-lists child.
@@ -120,7 +98,7 @@ fn schema_violations_are_refused_and_nothing_is_stored() {
 
 #[test]
 fn rls_lists_keep_the_resource_lists_uniqueness() {
-    let k = ours();
+    let k = xcap::ours(&[]);
     let twice = rls(
         "<service uri=\"sip:friends@example.com\"><list><rl:entry uri=\"sip:carol@example.com\"/>\
          <rl:entry uri=\"sip:carol@example.com\"/></list></service>",
@@ -139,7 +117,7 @@ fn rls_lists_keep_the_resource_lists_uniqueness() {
 
 #[test]
 fn service_uris_are_unique_across_all_users() {
-    let k = ours();
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, BOB_RLS, RLS, &rls(&service("sip:friends@example.com"))).code, 201);
     let before = stored(&k);
     // Alice may not take bob's service URI: 409 with the field and a free alternative.
@@ -164,11 +142,11 @@ fn service_uris_are_unique_across_all_users() {
 fn difference_stock_stores_schema_violations() {
     let bogus = LISTS.replace("<list name=\"friends\">", "<list name=\"friends\" bogus=\"1\"><foo/>");
     let empty = rls("<service uri=\"sip:friends@example.com\"><packages/></service>");
-    let stock = stock();
+    let stock = xcap::stock();
     assert!(matches!(put(&stock, LISTS_DOC, RL, &bogus).code, 200 | 201));
     assert_eq!(get(&stock, LISTS_DOC).body, bogus, "stock stored the invalid document");
     assert!(matches!(put(&stock, ALICE_RLS, RLS, &empty).code, 200 | 201));
-    let ours = ours();
+    let ours = xcap::ours(&[]);
     conflict(&put(&ours, LISTS_DOC, RL, &bogus), "schema-validation-error");
     conflict(&put(&ours, ALICE_RLS, RLS, &empty), "schema-validation-error");
     assert_eq!(ours.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
@@ -179,7 +157,7 @@ fn difference_stock_stores_schema_violations() {
 #[test]
 fn schema_validation_off_stores_what_stock_stores() {
     let bogus = LISTS.replace("<list name=\"friends\">", "<list name=\"friends\" bogus=\"1\"><foo/>");
-    let k = start(&["NO_SCHEMA_VALIDATION"], &["xcap_server"]);
+    let k = xcap::ours(&["NO_SCHEMA_VALIDATION"]);
     assert_eq!(put(&k, LISTS_DOC, RL, &bogus).code, 201);
     assert_eq!(get(&k, LISTS_DOC).body, bogus);
     let r = put(&k, &node(LISTS_DOC, "resource-lists/list[@name=\"friends\"]/@other"), ATT, "x");
@@ -195,7 +173,7 @@ fn schema_validation_off_stores_what_stock_stores() {
 #[test]
 fn service_uri_check_over_many_documents() {
     const USERS: usize = 2000;
-    let k = ours();
+    let k = xcap::ours(&[]);
     k.sql(&format!(
         "INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) \
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {USERS}) \

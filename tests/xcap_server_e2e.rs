@@ -3,6 +3,7 @@
 
 mod harness;
 
+use harness::xcap;
 use harness::{subscription_state, Kamailio, SipReply, Setup};
 
 const DOC: &str = "/xcap-root/resource-lists/users/sip:alice@example.com/index";
@@ -21,20 +22,6 @@ const LISTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </list>
 </resource-lists>
 "#;
-
-fn server(defines: &'static [&'static str]) -> Kamailio {
-    let mut s = Setup::new("xcap.cfg", &["xcap_server"]);
-    s.defines = defines;
-    s.schemas = &["presence"];
-    Kamailio::start(s)
-}
-
-fn stock() -> Kamailio {
-    let mut s = Setup::new("xcap.cfg", &[]);
-    s.defines = &["STOCK_XCAP"];
-    s.schemas = &["presence"];
-    Kamailio::start(s)
-}
 
 /// `~~` node selector URL of the test document, percent-encoding what curl would not.
 fn node(sel: &str) -> String {
@@ -90,7 +77,7 @@ fn stored(k: &Kamailio) -> String {
 
 #[test]
 fn whole_documents_put_get_delete_with_etags() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     let r = put(&k, DOC, RL, LISTS.as_bytes(), &[]);
     assert_eq!(r.code, 201, "{r:?}");
     let e1 = etag(&r);
@@ -118,7 +105,7 @@ fn whole_documents_put_get_delete_with_etags() {
 
 #[test]
 fn node_selectors_per_rfc_4825() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &[]).code, 201);
     let cases: &[(&str, u32, &str, &str)] = &[
         // by name, position, attribute, *, combination
@@ -150,7 +137,7 @@ fn node_selectors_per_rfc_4825() {
 
 #[test]
 fn element_and_attribute_put_and_delete_in_place() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &[]).code, 201);
     // Replace the first entry in place: its position does not change.
     let r = put(&k, &node("resource-lists/list[1]/entry[1]"), EL, br#"<entry uri="sip:bob@example.com"><display-name>Bobby</display-name></entry>"#, &[]);
@@ -179,7 +166,7 @@ fn element_and_attribute_put_and_delete_in_place() {
 
 #[test]
 fn conflicts_answer_xcap_error_bodies_and_change_nothing() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &[]).code, 201);
     let before = stored(&k);
     let cases: Vec<(String, &str, Vec<u8>, &str)> = vec![
@@ -211,7 +198,7 @@ fn conflicts_answer_xcap_error_bodies_and_change_nothing() {
 fn status_codes_media_types_and_limits() {
     // Media types are checked only with strict_content_type (xcap_conformance_e2e covers the
     // default, which accepts any).
-    let k = server(&["STRICT_CONTENT_TYPE"]);
+    let k = xcap::ours(&["STRICT_CONTENT_TYPE"]);
     // A missing document.
     assert_eq!(get(&k, DOC, &[]).code, 404);
     // A node of a missing document has no parent.
@@ -245,7 +232,7 @@ fn status_codes_media_types_and_limits() {
 
 #[test]
 fn preconditions_with_if_match_and_if_none_match() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     // If-None-Match: * creates only.
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &["If-None-Match: *"]).code, 201);
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &["If-None-Match: *"]).code, 412);
@@ -269,7 +256,7 @@ fn preconditions_with_if_match_and_if_none_match() {
 
 #[test]
 fn xcap_caps_and_the_xcap_directory() {
-    let k = server(&[]);
+    let k = xcap::ours(&[]);
     let r = get(&k, "/xcap-root/xcap-caps/global/index", &[]);
     assert_eq!((r.code, r.header("Content-Type")), (200, Some("application/xcap-caps+xml")), "{r:?}");
     for auid in ["resource-lists", "pres-rules", "rls-services", "pidf-manipulation"] {
@@ -287,7 +274,7 @@ fn xcap_caps_and_the_xcap_directory() {
 
 #[test]
 fn the_xcapuri_pseudo_variable_has_every_key() {
-    let k = server(&["LOG_XCAPURI"]);
+    let k = xcap::ours(&["LOG_XCAPURI"]);
     let _ = get(&k, &format!("{DOC}/~~/resource-lists/list%5B1%5D"), &[]);
     let _ = get(&k, "/xcap-root/org.openmobilealliance.search?target=sip:a@example.com&domain=example.com", &[]);
     let log = k.log_text();
@@ -307,7 +294,7 @@ fn the_xcapuri_pseudo_variable_has_every_key() {
 /// A document PUT through ours is read by the stock presence_xml (integrated_xcap_server=1).
 #[test]
 fn stock_presence_xml_reads_pres_rules_written_through_ours() {
-    let k = server(&["WITH_PRESENCE"]);
+    let k = xcap::ours(&["WITH_PRESENCE"]);
     let rules = r#"<?xml version="1.0" encoding="UTF-8"?>
 <cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy">
   <cr:rule id="a"><cr:conditions><cr:identity><cr:one id="sip:bob@127.0.0.1"/></cr:identity></cr:conditions>
@@ -322,7 +309,7 @@ fn stock_presence_xml_reads_pres_rules_written_through_ours() {
 /// A table written by the stock module is served by ours, and the other way round.
 #[test]
 fn the_table_is_shared_with_the_stock_module() {
-    let s = stock();
+    let s = xcap::stock();
     assert_eq!(put(&s, DOC, RL, LISTS.as_bytes(), &[]).code, 200, "stock answers 200 on create");
     let stock_etag = etag(&get(&s, DOC, &[]));
     let mut setup = Setup::new("xcap.cfg", &["xcap_server"]);
@@ -346,8 +333,8 @@ fn the_table_is_shared_with_the_stock_module() {
 /// the answers agree; each deliberate difference is named.
 #[test]
 fn differential_against_the_stock_module() {
-    let ours = server(&[]);
-    let stock = stock();
+    let ours = xcap::ours(&[]);
+    let stock = xcap::stock();
     for k in [&ours, &stock] {
         put(k, DOC, RL, LISTS.as_bytes(), &[]);
     }
@@ -408,7 +395,7 @@ fn differential_against_the_stock_module() {
 #[test]
 fn namespace_selector_keeps_the_server_up() {
     let sel = node("resource-lists/list[1]/namespace::*");
-    let mut k = server(&[]);
+    let mut k = xcap::ours(&[]);
     assert_eq!(put(&k, DOC, RL, LISTS.as_bytes(), &[]).code, 201);
     for _ in 0..5 {
         let r = get(&k, &sel, &[]);

@@ -5,6 +5,7 @@
 
 pub mod postgres;
 pub mod pua;
+pub mod xcap;
 
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::process::CommandExt;
