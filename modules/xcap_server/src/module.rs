@@ -16,7 +16,6 @@ use crate::handler::{self, Request, Response};
 use crate::pvar::{self, XcapUriKey};
 use crate::store;
 use crate::uri::XcapUri;
-use crate::xcapdiff::XcapDiff;
 
 static DB_URL: StrParam = StrParam::new("mysql://kamailio:kamailiorw@localhost/kamailio");
 static XCAP_TABLE: StrParam = StrParam::new("xcap");
@@ -114,7 +113,7 @@ fn mod_init() -> Result<(), Error> {
     }
     match PUBLISH_XCAPDIFF.get() {
         0 => {}
-        1 => crate::xcapdiff_publish::init()?,
+        1 => crate::xcapdiff_publish::init(list_documents, &XCAP_ROOT.get())?,
         v => return Err(Error::from(format!("publish_xcapdiff must be 0 or 1, not {v}"))),
     }
     module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
@@ -235,30 +234,25 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
     }
     let rc = reply(msg, &response);
     // After the reply: the client never waits for presence.
-    if let (Some(change), Some(user)) = (&response.change, &owner_uri) {
+    if let (Some(change), Some(_)) = (&response.change, &owner_uri) {
         if crate::xcapdiff_publish::enabled() {
-            publish_change(owner, (&user.user, &user.host), change, &directory_base);
+            publish_change(owner, change, &directory_base);
         }
     }
     rc
 }
 
-/// Publishes the owner's documents as they are now, naming what `change` did.
-fn publish_change(owner: &str, (user, domain): (&str, &str), change: &handler::Change, directory_base: &str) {
-    let root = XCAP_ROOT.get();
-    crate::xcapdiff_publish::publish(owner, || {
-        let listing = module_db::with(|conn| store::list(conn, &XCAP_TABLE.get(), user, domain).map_err(|e| Error::from(e.0)));
-        match listing {
-            Ok(docs) => {
-                let docs: Vec<(String, String)> = docs.into_iter().map(|d| (d.doc_uri, d.etag)).collect();
-                Some(XcapDiff::after_change(&format!("{directory_base}{root}"), &root, &docs, change))
-            }
-            Err(e) => {
-                lm_err!("xcap-diff for {owner} not published: listing its documents: {e}");
-                None
-            }
-        }
-    });
+/// Publishes what `change` did to the owner's documents (when the owner's PUBLISH goes).
+fn publish_change(owner: &str, change: &handler::Change, directory_base: &str) {
+    crate::xcapdiff_publish::publish(owner, &format!("{directory_base}{}", XCAP_ROOT.get()), change);
+}
+
+/// The documents of the owner `uri` (document path, entity tag), for its xcap-diff.
+fn list_documents(uri: &str) -> Result<Vec<(String, String)>, String> {
+    let owner = parse_uri(uri).ok_or_else(|| format!("{uri:?} is not a SIP URI"))?;
+    let docs = module_db::with(|conn| store::list(conn, &XCAP_TABLE.get(), &owner.user, &owner.host).map_err(|e| Error::from(e.0)))
+        .map_err(|e| e.to_string())?;
+    Ok(docs.into_iter().map(|d| (d.doc_uri, d.etag)).collect())
 }
 
 /// Sends the response; the return value the script sees.

@@ -1,7 +1,9 @@
 //! RFC 5874 xcap-diff documents that announce a change of one user's XCAP documents (RFC 5875
 //! NOTIFY bodies, published through pua): every document of the user with its current entity
 //! tag, and the previous tag of what changed. Changes that wait while a publication is in
-//! flight are merged, so that a burst is published once, relative to what was last published.
+//! flight are kept as a [`Batch`] (per changed document, the tag it had before the batch's
+//! first change); the document is built from the listing taken when the batch goes out, so a
+//! burst is published once, relative to what was last published, with the latest tags.
 
 use crate::xml_text::escape_attr;
 
@@ -21,10 +23,10 @@ pub struct Change {
 pub struct DocState {
     /// The document selector relative to the XCAP root.
     pub sel: String,
+    /// Set when the document changed and existed before (absent: created, or unchanged).
     pub previous_etag: Option<String>,
+    /// Absent when the document was deleted.
     pub new_etag: Option<String>,
-    /// True when the document changed (then `previous_etag` `None` means created).
-    pub changed: bool,
 }
 
 /// An xcap-diff document.
@@ -41,47 +43,71 @@ fn selector(doc_uri: &str, root_path: &str) -> String {
     crate::percent::encode_path(rel)
 }
 
-impl XcapDiff {
-    /// The full state of a user's documents after `change`: `listing` is every document the
-    /// user has now (document path, entity tag), `xcap_root` the root URI and `root_path` its
-    /// path (the prefix of every stored document path).
-    pub fn after_change(xcap_root: &str, root_path: &str, listing: &[(String, String)], change: &Change) -> XcapDiff {
-        let mut docs: Vec<DocState> = listing
-            .iter()
-            .map(|(doc_uri, etag)| {
-                let changed = *doc_uri == change.doc_uri;
-                DocState {
-                    sel: selector(doc_uri, root_path),
-                    previous_etag: if changed { change.previous_etag.clone() } else { None },
-                    new_etag: Some(etag.clone()),
-                    changed,
-                }
-            })
-            .collect();
-        if !listing.iter().any(|(d, _)| *d == change.doc_uri) && change.previous_etag.is_some() {
-            // Deleted: only its previous tag is left to announce.
-            docs.push(DocState { sel: selector(&change.doc_uri, root_path), previous_etag: change.previous_etag.clone(), new_etag: None, changed: true });
+/// The changes of one user not published yet, encoded for shared memory: per changed
+/// document (in the order of first change), its path and the tag it had before the first
+/// change of the batch (absent: created in the batch). Later changes of the same document
+/// add nothing: its current tag is read when the batch is published.
+pub struct Batch;
+
+impl Batch {
+    /// The bytes to append to an encoded batch `b` for `change`: none when the batch has the
+    /// document already (its earliest previous tag stands).
+    pub fn append_for(b: &[u8], change: &Change) -> Option<Vec<u8>> {
+        if Batch::entries(b).any(|(doc, _)| doc == change.doc_uri.as_bytes()) {
+            return None;
         }
-        XcapDiff { xcap_root: xcap_root.to_string(), docs }
+        let mut out = Vec::with_capacity(change.doc_uri.len() + 8 + change.previous_etag.as_ref().map_or(0, |p| p.len()));
+        put(&mut out, Some(&change.doc_uri));
+        put(&mut out, change.previous_etag.as_deref());
+        Some(out)
     }
 
-    /// `newer` (a later full state) on top of `self` (not published yet): the current tags of
-    /// `newer`, and for each document changed in either, the tag it had before the earlier of
-    /// the two. A document created and deleted in between disappears.
-    pub fn merged_with(&self, newer: XcapDiff) -> XcapDiff {
-        let mut docs = newer.docs;
-        for old in self.docs.iter().filter(|d| d.changed) {
-            match docs.iter_mut().find(|d| d.sel == old.sel) {
-                Some(d) => {
-                    d.previous_etag = old.previous_etag.clone();
-                    d.changed = true;
-                }
-                // Absent from the newer state: its last change (a deletion) stands.
-                None => docs.push(old.clone()),
+    /// The entries of an encoded batch (document path, previous tag), up to the first
+    /// malformed one.
+    fn entries(mut b: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        std::iter::from_fn(move || {
+            let doc = take(&mut b)??;
+            let prev = take(&mut b)?;
+            Some((doc, prev))
+        })
+    }
+
+    /// The changed documents: (document path, previous tag); `None` for bytes that do not
+    /// decode whole.
+    pub fn decode(b: &[u8]) -> Option<Vec<(String, Option<String>)>> {
+        let mut rest = b;
+        let mut out = Vec::new();
+        while !rest.is_empty() {
+            let doc = String::from_utf8(take(&mut rest)??.to_vec()).ok()?;
+            let prev = match take(&mut rest)? {
+                Some(p) => Some(String::from_utf8(p.to_vec()).ok()?),
+                None => None,
+            };
+            out.push((doc, prev));
+        }
+        Some(out)
+    }
+}
+
+impl XcapDiff {
+    /// The full state of a user's documents after the changes of a batch: `listing` is every
+    /// document the user has now (document path, entity tag), `changed` the batch's documents
+    /// with the tag each had before it, `xcap_root` the root URI and `root_path` its path (the
+    /// prefix of every stored document path). A document created and deleted within the batch
+    /// is not named; one deleted has its previous tag only.
+    pub fn after_changes(xcap_root: &str, root_path: &str, listing: &[(String, String)], changed: &[(String, Option<String>)]) -> XcapDiff {
+        let previous = |doc_uri: &str| changed.iter().find(|(d, _)| d == doc_uri).and_then(|(_, p)| p.clone());
+        let mut docs: Vec<DocState> = listing
+            .iter()
+            .map(|(doc_uri, etag)| DocState { sel: selector(doc_uri, root_path), previous_etag: previous(doc_uri), new_etag: Some(etag.clone()) })
+            .collect();
+        for (doc_uri, prev) in changed {
+            if prev.is_some() && !listing.iter().any(|(d, _)| d == doc_uri) {
+                // Deleted: only its previous tag is left to announce.
+                docs.push(DocState { sel: selector(doc_uri, root_path), previous_etag: prev.clone(), new_etag: None });
             }
         }
-        docs.retain(|d| d.previous_etag.is_some() || d.new_etag.is_some());
-        XcapDiff { xcap_root: newer.xcap_root, docs }
+        XcapDiff { xcap_root: xcap_root.to_string(), docs }
     }
 
     /// The `application/xcap-diff+xml` document.
@@ -103,32 +129,6 @@ impl XcapDiff {
         xml.push_str("</xcap-diff>\n");
         xml
     }
-
-    /// Bytes for shared memory (length-prefixed fields), read back by [`XcapDiff::decode`].
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        put(&mut out, Some(&self.xcap_root));
-        for d in &self.docs {
-            out.push(u8::from(d.changed));
-            put(&mut out, Some(&d.sel));
-            put(&mut out, d.previous_etag.as_deref());
-            put(&mut out, d.new_etag.as_deref());
-        }
-        out
-    }
-
-    pub fn decode(mut b: &[u8]) -> Option<XcapDiff> {
-        let xcap_root = take(&mut b)??;
-        let mut docs = Vec::new();
-        while let Some((&changed, rest)) = b.split_first() {
-            b = rest;
-            let sel = take(&mut b)??;
-            let previous_etag = take(&mut b)?;
-            let new_etag = take(&mut b)?;
-            docs.push(DocState { sel, previous_etag, new_etag, changed: changed != 0 });
-        }
-        Some(XcapDiff { xcap_root, docs })
-    }
 }
 
 /// A field: `u32::MAX` for none, else the length and the bytes.
@@ -143,7 +143,7 @@ fn put(out: &mut Vec<u8>, s: Option<&str>) {
 }
 
 /// The next field: `None` when the bytes end early, `Some(None)` for an absent value.
-fn take(b: &mut &[u8]) -> Option<Option<String>> {
+fn take<'b>(b: &mut &'b [u8]) -> Option<Option<&'b [u8]>> {
     let (len, rest) = b.split_first_chunk::<4>()?;
     let len = u32::from_le_bytes(*len);
     if len == u32::MAX {
@@ -152,7 +152,7 @@ fn take(b: &mut &[u8]) -> Option<Option<String>> {
     }
     let (s, rest) = rest.split_at_checked(len as usize)?;
     *b = rest;
-    Some(Some(String::from_utf8(s.to_vec()).ok()?))
+    Some(Some(s))
 }
 
 #[cfg(test)]
@@ -171,13 +171,28 @@ mod tests {
         Change { doc_uri: doc.into(), previous_etag: prev.map(String::from), new_etag: new.map(String::from) }
     }
 
-    fn diff(l: &[(&str, &str)], c: Change) -> XcapDiff {
-        XcapDiff::after_change(ROOT, "/xcap-root/", &listing(l), &c)
+    /// The batch of `changes`, encoded and decoded as in shared memory.
+    fn batch(changes: &[Change]) -> Vec<(String, Option<String>)> {
+        let mut b = Vec::new();
+        for c in changes {
+            if let Some(more) = Batch::append_for(&b, c) {
+                b.extend_from_slice(&more);
+            }
+        }
+        Batch::decode(&b).unwrap()
+    }
+
+    fn diff(l: &[(&str, &str)], changes: &[Change]) -> XcapDiff {
+        XcapDiff::after_changes(ROOT, "/xcap-root/", &listing(l), &batch(changes))
+    }
+
+    fn tags(d: &XcapDiff) -> Vec<(Option<&str>, Option<&str>)> {
+        d.docs.iter().map(|d| (d.previous_etag.as_deref(), d.new_etag.as_deref())).collect()
     }
 
     #[test]
     fn a_modified_document_has_both_tags_and_the_others_their_current_one() {
-        let d = diff(&[(PR, "p1"), (RL, "r2")], change(RL, Some("r1"), Some("r2")));
+        let d = diff(&[(PR, "p1"), (RL, "r2")], &[change(RL, Some("r1"), Some("r2"))]);
         assert_eq!(
             d.to_xml(),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
@@ -193,38 +208,38 @@ mod tests {
 
     #[test]
     fn created_and_deleted_documents() {
-        let d = diff(&[(RL, "r1")], change(RL, None, Some("r1")));
+        let d = diff(&[(RL, "r1")], &[change(RL, None, Some("r1"))]);
         assert!(d.to_xml().contains("<document sel=\"resource-lists/users/sip:alice@example.com/index\" new-etag=\"r1\"/>"), "{}", d.to_xml());
-        let d = diff(&[(PR, "p1")], change(RL, Some("r1"), None));
+        let d = diff(&[(PR, "p1")], &[change(RL, Some("r1"), None)]);
         assert!(d.to_xml().contains("<document sel=\"resource-lists/users/sip:alice@example.com/index\" previous-etag=\"r1\"/>"), "{}", d.to_xml());
         assert!(d.to_xml().contains("<document sel=\"pres-rules/users/sip:alice@example.com/index\" new-etag=\"p1\"/>"));
     }
 
     #[test]
-    fn a_burst_merges_to_the_earliest_previous_and_the_latest_new_tag() {
-        let a = diff(&[(PR, "p1"), (RL, "r2")], change(RL, Some("r1"), Some("r2")));
-        let b = diff(&[(PR, "p2"), (RL, "r3")], change(PR, Some("p1"), Some("p2")));
-        let c = diff(&[(PR, "p2"), (RL, "r4")], change(RL, Some("r3"), Some("r4")));
-        let m = a.merged_with(b).merged_with(c);
-        let tags: Vec<_> = m.docs.iter().map(|d| (d.previous_etag.as_deref(), d.new_etag.as_deref())).collect();
-        assert_eq!(tags, [(Some("p1"), Some("p2")), (Some("r1"), Some("r4"))]);
+    fn a_burst_has_the_earliest_previous_and_the_current_tag() {
+        let changes = [change(RL, Some("r1"), Some("r2")), change(PR, Some("p1"), Some("p2")), change(RL, Some("r3"), Some("r4"))];
+        let d = diff(&[(PR, "p2"), (RL, "r4")], &changes);
+        assert_eq!(tags(&d), [(Some("p1"), Some("p2")), (Some("r1"), Some("r4"))]);
+        // The batch keeps one entry per document.
+        assert_eq!(batch(&changes).len(), 2);
     }
 
     #[test]
-    fn created_then_deleted_while_waiting_is_not_announced_but_deleted_stays_deleted() {
-        let created = diff(&[(PR, "p1"), (RL, "r1")], change(RL, None, Some("r1")));
-        let deleted = diff(&[(PR, "p1")], change(RL, Some("r1"), None));
-        assert_eq!(created.merged_with(deleted).docs.len(), 1);
+    fn created_then_deleted_is_not_announced_but_deleted_stays_deleted() {
+        let d = diff(&[(PR, "p1")], &[change(RL, None, Some("r1")), change(RL, Some("r1"), None)]);
+        assert_eq!(tags(&d), [(None, Some("p1"))]);
 
-        let deleted = diff(&[(PR, "p1")], change(RL, Some("r1"), None));
-        let other = diff(&[(PR, "p2")], change(PR, Some("p1"), Some("p2")));
-        let m = deleted.merged_with(other);
-        assert!(m.docs.contains(&DocState { sel: "resource-lists/users/sip:alice@example.com/index".into(), previous_etag: Some("r1".into()), new_etag: None, changed: true }), "{m:?}");
+        let d = diff(&[(PR, "p2")], &[change(RL, Some("r1"), None), change(PR, Some("p1"), Some("p2"))]);
+        assert!(d.docs.contains(&DocState { sel: "resource-lists/users/sip:alice@example.com/index".into(), previous_etag: Some("r1".into()), new_etag: None }), "{d:?}");
+        // Deleted, then created again: a change from the first tag to the current one.
+        let d = diff(&[(RL, "r9")], &[change(RL, Some("r1"), None), change(RL, None, Some("r9"))]);
+        assert_eq!(tags(&d), [(Some("r1"), Some("r9"))]);
     }
 
     #[test]
     fn attributes_are_escaped_and_selectors_encoded() {
-        let d = XcapDiff::after_change("http://h/x\"r/", "/x\"r/", &listing(&[("/x\"r/rl/users/a b&c/index", "e<1")]), &change("/x\"r/rl/users/a b&c/index", None, Some("e<1")));
+        let changed = [("/x\"r/rl/users/a b&c/index".to_string(), None)];
+        let d = XcapDiff::after_changes("http://h/x\"r/", "/x\"r/", &listing(&[("/x\"r/rl/users/a b&c/index", "e<1")]), &changed);
         let xml = d.to_xml();
         let doc = roxmltree::Document::parse(&xml).unwrap();
         let el = doc.root_element().first_element_child().unwrap();
@@ -233,11 +248,13 @@ mod tests {
     }
 
     #[test]
-    fn encoding_round_trips_and_refuses_truncated_bytes() {
-        let d = diff(&[(PR, "p1")], change(RL, Some("r1"), None));
-        let b = d.encode();
-        assert_eq!(XcapDiff::decode(&b), Some(d));
-        assert_eq!(XcapDiff::decode(&b[..b.len() - 1]), None);
-        assert_eq!(XcapDiff::decode(&[]), None);
+    fn a_batch_round_trips_and_truncated_bytes_are_refused() {
+        let mut b = Batch::append_for(&[], &change(RL, Some("r1"), None)).unwrap();
+        b.extend(Batch::append_for(&b, &change(PR, None, Some("p1"))).unwrap());
+        assert_eq!(Batch::append_for(&b, &change(RL, None, Some("r2"))), None);
+        assert_eq!(Batch::decode(&b), Some(vec![(RL.to_string(), Some("r1".to_string())), (PR.to_string(), None)]));
+        assert_eq!(Batch::decode(&b[..b.len() - 1]), None);
+        assert_eq!(Batch::decode(&[]), Some(Vec::new()));
+        assert_eq!(Batch::decode(&[1, 2]), None);
     }
 }

@@ -1,9 +1,12 @@
 //! Publishing xcap-diff documents through pua (`publish_xcapdiff`): one publication per user,
 //! at most one PUBLISH in flight per user, and at most [`BURST`] PUBLISHes at once then one
-//! every [`REFILL_MS`] ms per user. Changes made meanwhile wait, merged into one document, and
-//! go out when the reply comes, on the user's next change, or from a timer every second; so a
-//! burst ends with the last state published, pua always modifies its one publication instead
-//! of racing itself, and a user PUTting in a loop cannot fill shared memory with transactions.
+//! every [`REFILL_MS`] ms per user. Changes made meanwhile wait in shared memory as a
+//! [`Batch`] (per changed document, the tag before the batch), which costs a change no
+//! database access; the batch goes out when the reply comes, on the user's next change, or
+//! from a timer every second, and only then are the user's documents listed and the body
+//! built. So a burst ends with the last state published, pua always modifies its one
+//! publication instead of racing itself, and a user PUTting in a loop cannot fill shared
+//! memory with transactions.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +17,7 @@ use kamailio::pua::{event, source, Publication, PublishError, PuaApi};
 use kamailio::pua_api::Hentity;
 use kamailio::{lm_err, lm_warn, Error, SipMsg};
 
-use crate::xcapdiff::XcapDiff;
+use crate::xcapdiff::{Batch, Change, XcapDiff};
 
 /// The record id of our publications in pua: one per user (and pua's key is the user's URI).
 const PUBLICATION_ID: &[u8] = b"xcap_server";
@@ -26,6 +29,16 @@ const IN_FLIGHT_LIMIT_MS: u64 = 64_000;
 const BURST: u64 = 10;
 const REFILL_MS: u64 = 100;
 const STRIPES: usize = 64;
+
+/// Lists a user's documents as they are now (document path, entity tag), by owner URI, with
+/// this process's database connection.
+pub type Lister = fn(&str) -> Result<Vec<(String, String)>, String>;
+
+/// How bodies are built: the lister and the XCAP root path (prefix of the document paths).
+struct Builder {
+    list: Lister,
+    root_path: String,
+}
 
 /// When a user's next PUBLISH may go: a token bucket, and the PUBLISH in flight. Times in ms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,18 +85,28 @@ impl Pace {
 struct User {
     uri: ShmVec<u8>,
     pace: Pace,
-    /// An encoded [`XcapDiff`]; empty when nothing waits.
+    /// The `xcap-root` of the user's last change (`scheme://host` and the root path).
+    xcap_root: ShmVec<u8>,
+    /// An encoded [`Batch`]; empty when nothing waits.
     waiting: ShmVec<u8>,
+}
+
+/// What goes out in one PUBLISH: the root URI and the changed documents.
+struct Due {
+    xcap_root: String,
+    changed: Vec<(String, Option<String>)>,
 }
 
 type Stripe = ShmMutex<ShmVec<User>>;
 
 static STATE: ShmGlobal<[Stripe; STRIPES]> = ShmGlobal::new();
 static PUA: OnceLock<PuaApi> = OnceLock::new();
+static BUILDER: OnceLock<Builder> = OnceLock::new();
 
-/// Binds pua, registers for the replies to our PUBLISHes and starts the flush timer. From
-/// mod_init.
-pub fn init() -> Result<(), Error> {
+/// Binds pua, registers for the replies to our PUBLISHes and starts the flush timer; `list`
+/// and `root_path` build the bodies (in whichever process sends). From mod_init.
+pub fn init(list: Lister, root_path: &str) -> Result<(), Error> {
+    let _ = BUILDER.set(Builder { list, root_path: root_path.to_string() });
     let pua = PuaApi::bind().ok_or_else(|| Error::from("publish_xcapdiff is 1 but pua is not loaded: load pua.so (before xcap_server.so)"))?;
     pua.register_callback(source::XCAPDIFF_PUBLISH, on_reply)?;
     let stripes = shm_box(std::array::from_fn(|_| ShmMutex::new(ShmVec::new_in(Shm)))).ok_or("out of shared memory")?;
@@ -118,56 +141,62 @@ fn store_bytes(v: &mut ShmVec<u8>, b: &[u8]) -> bool {
 }
 
 /// What waits for `u`, taken, when a PUBLISH may go now.
-fn take_if_ready(u: &mut User, now: u64) -> Option<XcapDiff> {
+fn take_if_ready(u: &mut User, now: u64) -> Option<Due> {
     if u.waiting.is_empty() || !u.pace.try_start(now) {
         return None;
     }
-    let diff = XcapDiff::decode(&u.waiting);
+    let changed = Batch::decode(&u.waiting);
     u.waiting.clear();
-    if diff.is_none() {
-        u.pace.in_flight_since = None;
+    match changed {
+        Some(changed) => Some(Due { xcap_root: String::from_utf8_lossy(&u.xcap_root).into_owned(), changed }),
+        None => {
+            u.pace.in_flight_since = None;
+            None
+        }
     }
-    diff
 }
 
-/// Publishes the diff `build` makes for the user `uri`. `build` runs under the user's lock,
-/// so that the diffs of one user are published in the order their listings were taken.
-pub fn publish(uri: &str, build: impl FnOnce() -> Option<XcapDiff>) {
+/// Publishes `change` of the documents of the user `uri` (`xcap_root`: the root URI for the
+/// body): now if the user's PUBLISH may go, else with the next one.
+pub fn publish(uri: &str, xcap_root: &str, change: &Change) {
     let Some(stripe) = stripe(uri.as_bytes()) else { return };
+    let unpaced = || Due { xcap_root: xcap_root.to_string(), changed: vec![(change.doc_uri.clone(), change.previous_etag.clone())] };
     let mut users = stripe.lock();
-    let Some(mut diff) = build() else { return };
     let now = now_ms();
     let i = match users.iter().position(|u| u.uri[..] == *uri.as_bytes()) {
         Some(i) => i,
         None => {
             let mut key = ShmVec::new_in(Shm);
             if !store_bytes(&mut key, uri.as_bytes()) || users.try_reserve(1).is_err() {
-                lm_err!("xcap-diff for {uri}: out of shared memory, publishing without pacing");
                 drop(users);
-                send(uri, diff);
+                lm_err!("xcap-diff for {uri}: out of shared memory, publishing without pacing");
+                send(uri, unpaced());
                 return;
             }
-            users.push(User { uri: key, pace: Pace::new(now), waiting: ShmVec::new_in(Shm) });
+            users.push(User { uri: key, pace: Pace::new(now), xcap_root: ShmVec::new_in(Shm), waiting: ShmVec::new_in(Shm) });
             users.len() - 1
         }
     };
     let u = &mut users[i];
-    if let Some(earlier) = XcapDiff::decode(&u.waiting).filter(|_| !u.waiting.is_empty()) {
-        diff = earlier.merged_with(diff);
+    if u.xcap_root[..] != *xcap_root.as_bytes() && !store_bytes(&mut u.xcap_root, xcap_root.as_bytes()) {
+        lm_err!("xcap-diff for {uri}: out of shared memory, its xcap-root is not updated");
     }
-    if !u.pace.try_start(now) {
-        if !store_bytes(&mut u.waiting, &diff.encode()) {
+    if let Some(more) = Batch::append_for(&u.waiting, change) {
+        if u.waiting.try_reserve(more.len()).is_err() {
             lm_err!("xcap-diff for {uri}: out of shared memory, this change is not published");
+        } else {
+            u.waiting.extend_from_slice(&more);
         }
-        return;
     }
-    u.waiting.clear();
+    let due = take_if_ready(u, now);
     drop(users);
-    send(uri, diff);
+    if let Some(due) = due {
+        send(uri, due);
+    }
 }
 
 /// The PUBLISH of `uri` is over: what waits, if it may go now.
-fn finish(uri: &[u8]) -> Option<XcapDiff> {
+fn finish(uri: &[u8]) -> Option<Due> {
     let mut users = stripe(uri)?.lock();
     let u = users.iter_mut().find(|u| u.uri[..] == *uri)?;
     u.pace.in_flight_since = None;
@@ -183,47 +212,54 @@ fn flush() {
         {
             let mut users = stripe.lock();
             for u in users.iter_mut() {
-                if let Some(diff) = take_if_ready(u, now) {
-                    due.push((String::from_utf8_lossy(&u.uri).into_owned(), diff));
+                if let Some(d) = take_if_ready(u, now) {
+                    due.push((String::from_utf8_lossy(&u.uri).into_owned(), d));
                 }
             }
             users.retain_mut(|u| !(u.waiting.is_empty() && u.pace.idle(now)));
         }
-        for (uri, diff) in due {
-            send(&uri, diff);
+        for (uri, d) in due {
+            send(&uri, d);
         }
     }
 }
 
-/// Sends `diff`; when pua refuses it, sends what waits instead, if anything.
-fn send(uri: &str, mut diff: XcapDiff) {
+/// The body for `due`: the user's documents as they are now, the changed ones with their
+/// previous tags.
+fn build(uri: &str, due: &Due) -> Result<String, String> {
+    let b = BUILDER.get().ok_or("not initialised")?;
+    let listing = (b.list)(uri).map_err(|e| format!("listing its documents: {e}"))?;
+    Ok(XcapDiff::after_changes(&due.xcap_root, &b.root_path, &listing, &due.changed).to_xml())
+}
+
+/// Builds and sends `due`; when that fails, sends what waits instead, if anything.
+fn send(uri: &str, mut due: Due) {
     let Some(pua) = PUA.get() else { return };
     loop {
-        let body = diff.to_xml();
-        let p = Publication {
-            id: PUBLICATION_ID,
-            pres_uri: uri.as_bytes(),
-            body: Some(body.as_bytes()),
-            // pua's default_expires, refreshed by pua for as long as it runs: new watchers
-            // always get the full state.
-            expires: -1,
-            source_flag: source::XCAPDIFF_PUBLISH,
-            event: event::XCAPDIFF,
-            content_type: CONTENT_TYPE,
-            ..Default::default()
-        };
-        match pua.send_publish(&p) {
+        let sent = build(uri, &due).and_then(|body| {
+            let p = Publication {
+                id: PUBLICATION_ID,
+                pres_uri: uri.as_bytes(),
+                body: Some(body.as_bytes()),
+                // pua's default_expires, refreshed by pua for as long as it runs: new watchers
+                // always get the full state.
+                expires: -1,
+                source_flag: source::XCAPDIFF_PUBLISH,
+                event: event::XCAPDIFF,
+                content_type: CONTENT_TYPE,
+                ..Default::default()
+            };
+            pua.send_publish(&p).map_err(|e| match e {
+                PublishError::Failed(_) => format!("{e} (see pua's log line)"),
+                _ => e.to_string(),
+            })
+        });
+        match sent {
             Ok(()) => return,
-            Err(e) => {
-                let why = match e {
-                    PublishError::Failed(_) => format!("{e} (see pua's log line)"),
-                    _ => e.to_string(),
-                };
-                lm_err!("xcap-diff for {uri} not published, its xcap-diff watchers are not notified: {why}");
-            }
+            Err(why) => lm_err!("xcap-diff for {uri} not published, its xcap-diff watchers are not notified: {why}"),
         }
         match finish(uri.as_bytes()) {
-            Some(next) => diff = next,
+            Some(next) => due = next,
             None => return,
         }
     }
