@@ -74,6 +74,18 @@ copy_modules() {
     done
 }
 
+# xcapdiff_doc file: writes the ~1 KB resource-lists document (one list of ten entries with
+# display names) that ci/bench-xcapdiff.sh and ci/callgrind-xcapdiff.sh PUT.
+xcapdiff_doc() {
+    {
+        printf '<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n  <list name="friends">\n'
+        for n in bob carol dave erin frank grace heidi ivan judy mallory; do
+            printf '    <entry uri="sip:%s@example.com">\n      <display-name>%s</display-name>\n    </entry>\n' "$n" "${n^}"
+        done
+        printf '  </list>\n</resource-lists>\n'
+    } >"$1"
+}
+
 # ---------------------------------------------------------------- servers
 
 # free_port: prints a port of 127.0.0.1 that is free for UDP and for TCP.

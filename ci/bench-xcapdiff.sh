@@ -37,13 +37,7 @@ copy_modules "${modules[@]}"
 
 # ---------------------------------------------------------------- the document
 doc="$work/index.xml"
-{
-    printf '<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n  <list name="friends">\n'
-    for n in bob carol dave erin frank grace heidi ivan judy mallory; do
-        printf '    <entry uri="sip:%s@example.com">\n      <display-name>%s</display-name>\n    </entry>\n' "$n" "${n^}"
-    done
-    printf '  </list>\n</resource-lists>\n'
-} >"$doc"
+xcapdiff_doc "$doc"
 doc_bytes=$(stat -c %s "$doc")
 path="/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index"
 ctype="application/resource-lists+xml"

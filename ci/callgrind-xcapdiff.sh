@@ -18,57 +18,20 @@
 # target/callgrind-xcapdiff.md. Uses target/release's modules (built unless NO_BUILD=1).
 # Takes about 3 minutes.
 set -euo pipefail
-bench=callgrind-xcapdiff
-cd "$(dirname "$0")/.."
-schema=/usr/share/kamailio/db_sqlite
+. "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 puts=${PUTS:-100}
 warmup=${WARMUP:-20}
 settle=${SETTLE:-3}
 modes=${MODES:-"0 1"}
 modules=(xcap_server pua presence_xml presence_xcapdiff)
 
-die() { echo "$bench: $*" >&2; exit 1; }
-for t in kamailio kamcmd valgrind callgrind_annotate sqlite3 curl sipp python3; do
-    command -v "$t" >/dev/null || die "$t is missing"
-done
-work=$(mktemp -d /tmp/callgrind-xcapdiff.XXXXXX)
-declare -a STOP=()
-cleanup() {
-    local p
-    for p in "${STOP[@]}"; do
-        kill -TERM -- "$p" 2>/dev/null || true
-    done
-    sleep 1
-    for p in "${STOP[@]}"; do kill -KILL -- "$p" 2>/dev/null || true; done
-    if [ "${KEEP:-}" = 1 ]; then echo "$bench: work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-if [ "${NO_BUILD:-}" != 1 ]; then
-    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh) cargo build --release "${modules[@]/#/-p}" >&2
-fi
-mkdir -p "$work/modules"
-for m in "${modules[@]}"; do cp "target/release/lib$m.so" "$work/modules/$m.so"; done
-
-free_port() {
-    python3 -c 'import socket
-while True:
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); p = u.getsockname()[1]
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError: pass'
-}
+need_tools kamailio kamcmd valgrind callgrind_annotate sqlite3 curl sipp python3
+make_work /tmp/callgrind-xcapdiff
+build_release "${modules[@]}"
+copy_modules "${modules[@]}"
 
 doc="$work/index.xml"
-{
-    printf '<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n  <list name="friends">\n'
-    for n in bob carol dave erin frank grace heidi ivan judy mallory; do
-        printf '    <entry uri="sip:%s@example.com">\n      <display-name>%s</display-name>\n    </entry>\n' "$n" "${n^}"
-    done
-    printf '  </list>\n</resource-lists>\n'
-} >"$doc"
+xcapdiff_doc "$doc"
 path="/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index"
 ctype="application/resource-lists+xml"
 
@@ -94,19 +57,18 @@ run() {
     local mode=$1 name=$2 n=$3 idle=$4 d="$work/p$1-$2" sip http kpid url t0 t1 args=(-A PROFILE)
     mkdir -p "$d"
     for db in kamailio presence; do
-        cat "$schema/standard-create.sql" "$schema/presence-create.sql" | sqlite3 "$d/$db.db"
+        create_sql | sqlite3 "$d/$db.db"
         sqlite3 "$d/$db.db" "PRAGMA journal_mode=WAL;" >/dev/null
     done
-    sip=$(free_port)
-    http=$(free_port)
-    sed -e "s#@SIP_PORT@#$sip#g; s#@HTTP_PORT@#$http#g; s#@MODDIR@#$work/modules#g; s#@CTL@#$d/ctl.sock#g" \
-        -e "s#@DB_URL@#sqlite:///$d/kamailio.db#g; s#@PRESENCE_DB_URL@#sqlite:///$d/presence.db#g; s#@DEAD_PORT@#0#g" \
-        -e '/set_reply_close();/d; /set_reply_no_connect();/d' test-configs/xcapdiff-publish.cfg >"$d/kamailio.cfg"
+    read -r sip http <<<"$(free_ports 2)"
+    fill_cfg test-configs/xcapdiff-publish.cfg "$d/kamailio.cfg" SIP_PORT="$sip" HTTP_PORT="$http" MODDIR="$work/modules" \
+        CTL="$d/ctl.sock" DB_URL="sqlite:///$d/kamailio.db" PRESENCE_DB_URL="sqlite:///$d/presence.db" DEAD_PORT=0
+    sed -i '/set_reply_close();/d; /set_reply_no_connect();/d' "$d/kamailio.cfg"
     [ "$mode" = 0 ] && args+=(-A NO_XCAPDIFF_PUBLISH)
     setsid valgrind --tool=callgrind --callgrind-out-file="$d/cg.%p" \
         kamailio -f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" "${args[@]}" </dev/null >"$d/kamailio.log" 2>&1 &
     kpid=$!
-    STOP+=("-$kpid")
+    PID[cg]=$kpid # (stopped by the EXIT trap if this run does not get to stop it)
     url="http://127.0.0.1:$http$path"
     for _ in $(seq 600); do
         curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$http/" && kamcmd -s "unix:$d/ctl.sock" core.uptime >/dev/null 2>&1 && break
@@ -115,7 +77,7 @@ run() {
     done
     sipp -sf test-configs/sipp/xcapdiff-watcher.xml -i 127.0.0.1 -p "$(free_port)" -m 1 -nostdin \
         -key watcher alice-phone -key presentity alice "127.0.0.1:$sip" </dev/null >"$d/sipp.log" 2>&1 &
-    STOP+=("$!")
+    UAS_PID[cg]=$!
     put_n "$url" "$warmup"
     sleep "$settle"
     kamcmd -s "unix:$d/ctl.sock" core.psx | awk '$1 == "PID:" {pid = $2} $1 == "DSC:" { $1 = ""; print pid "\t" substr($0, 2) }' >"$d/procs.tsv"
@@ -125,11 +87,12 @@ run() {
     t1=$(date +%s.%N)
     sleep "$settle"
     tm_total "$d/ctl.sock" >"$d/tm1"
-    for p in "${STOP[@]}"; do kill -TERM -- "$p" 2>/dev/null || true; done
+    stop_pid "${UAS_PID[cg]}"
+    # Under valgrind every process writes its profile at exit: up to 30 s before the KILL.
+    kill -TERM -- "-$kpid" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "$kpid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$kpid" 2>/dev/null || true
-    wait "$kpid" 2>/dev/null || true
-    STOP=()
+    stop_pid "$kpid" group
+    unset 'PID[cg]' 'UAS_PID[cg]'
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }' >"$d/secs"
 }
 
