@@ -253,9 +253,11 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
     if let Some(r) = preconditions(req, EtagMethod::Put, current.as_ref().map(|(_, e)| e.as_str())) {
         return r;
     }
-    let new_doc = match (selector, &current) {
-        (None, _) => match validate_document_with(body, uri.auid, req.max_doc_bytes, req.schema_validation) {
-            Ok(()) => body.to_vec(),
+    // The new document, and whether the resource the URI names (document, element or
+    // attribute) is new: 201 rather than 200.
+    let (new_doc, created) = match (selector, &current) {
+        (None, c) => match validate_document_with(body, uri.auid, req.max_doc_bytes, req.schema_validation) {
+            Ok(()) => (body.to_vec(), c.is_none()),
             Err(e) => return e.into(),
         },
         // A node of a document that does not exist: its parent is missing.
@@ -267,7 +269,7 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
                 _ => doc::put_element(doc, sel, text),
             };
             match outcome.and_then(|o| validate_document_with(o.doc.as_bytes(), uri.auid, req.max_doc_bytes, req.schema_validation).map(|()| o)) {
-                Ok(o) => o.doc.into_bytes(),
+                Ok(o) => (o.doc.into_bytes(), o.created),
                 Err(e) => return e.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
             }
         }
@@ -279,13 +281,7 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
     }
     let etag = storage.new_etag();
     match storage.store(key, current.is_some(), uri.auid.doc_type(), &new_doc, &etag) {
-        // 201 when the resource the URI names (document, element or attribute) is new.
         Ok(_) => {
-            let created = match (selector, &current) {
-                (None, c) => c.is_none(),
-                (Some(sel), Some((old, _))) => select(old, sel).is_err(),
-                (Some(_), None) => true,
-            };
             let r = if created { Response::new(201, "Created") } else { Response::new(200, "OK") };
             r.with_etag(&etag).with_change(key.doc_uri, current.map(|(_, e)| e), Some(&etag))
         }
