@@ -1,16 +1,99 @@
 //! Generates the Kamailio bindings, compiles the C shim, and derives the module version
 //! strings from the headers, checked against the installed `kamailio` binary.
 //!
-//! Inputs (never the network): `KAMAILIO_SRC`, the unpacked source tree that
-//! `kamailio-headers/fetch.sh` prints; without it, that script's default cache location.
-//! `KAMAILIO_BIN` (default `/usr/sbin/kamailio`) is the binary the version strings must match.
+//! Inputs (never the network):
+//! - `KAMAILIO_TARGET`: the Kamailio series to build for, `5.6` (default, Debian 12) or `6.0`
+//!   (Debian 13). The header tree and the binary must be of that series.
+//! - `KAMAILIO_SRC`: the unpacked source tree that `kamailio-headers/fetch.sh` prints; without
+//!   it, that script's default cache location.
+//! - `KAMAILIO_BIN`: the binary the version strings must match; default `/usr/sbin/kamailio`
+//!   for 5.6 and the Debian 13 root's wrapper (`ci/kamailio-root.sh`) for 6.0.
+//!
+//! Outputs besides the bindings: the cfg `kamailio_target` ("5.6" or "6.0") for the few places
+//! of the foundation whose C layout differs, and the build-time environment `KAMAILIO_TARGET`
+//! and `KAMAILIO_BIN` for the tests.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The define set Debian's Kamailio 5.6.3 build uses for modules on x86_64. It decides struct
-/// layouts (sip_msg, tm), the lock implementation and the allocator entry points.
+/// The Kamailio series this tree builds for.
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    V5_6,
+    V6_0,
+}
+
+impl Target {
+    fn from_env() -> Target {
+        match env::var("KAMAILIO_TARGET").as_deref() {
+            Err(_) | Ok("") | Ok("5.6") => Target::V5_6,
+            Ok("6.0") => Target::V6_0,
+            Ok(other) => panic!("\n\nKAMAILIO_TARGET={other} is not a supported target (5.6 or 6.0)\n\n"),
+        }
+    }
+
+    fn series(self) -> &'static str {
+        match self {
+            Target::V5_6 => "5.6",
+            Target::V6_0 => "6.0",
+        }
+    }
+
+    /// The define set Debian's build of this series uses for modules on x86_64: the common
+    /// set with this series' differences, and the version itself.
+    fn defines(self, version: &Version) -> Vec<(&'static str, Option<String>)> {
+        let mut d: Vec<(&'static str, Option<String>)> =
+            DEFINES.iter().map(|(k, v)| (*k, v.map(str::to_string))).collect();
+        match self {
+            Target::V5_6 => {
+                d.push(("WITH_XAVP", None));
+                d.push(("SIGINFO64_WORKARROUND", None));
+                d.push(("COMPILER", Some("\"gcc 12.2.0\"".into())));
+            }
+            Target::V6_0 => {
+                d.push(("SIGINFO64_WORKAROUND", None));
+                d.push(("COMPILER", Some("\"gcc 14.2.0\"".into())));
+            }
+        }
+        d.push(("VERSION", Some(format!("\"{}\"", version.dotted()))));
+        d.push(("VERSIONVAL", Some(version.val().to_string())));
+        d
+    }
+}
+
+/// A Kamailio version as its Makefile.defs states it.
+struct Version(u32, u32, u32);
+
+impl Version {
+    fn dotted(&self) -> String {
+        format!("{}.{}.{}", self.0, self.1, self.2)
+    }
+    fn series(&self) -> String {
+        format!("{}.{}", self.0, self.1)
+    }
+    fn val(&self) -> u32 {
+        self.0 * 1_000_000 + self.1 * 1000 + self.2
+    }
+}
+
+/// The version of a source tree, from `VERSION`, `PATCHLEVEL` and `SUBLEVEL` of src/Makefile.defs.
+fn tree_version(tree: &Path) -> Version {
+    let defs = std::fs::read_to_string(tree.join("src/Makefile.defs"))
+        .unwrap_or_else(|e| panic!("cannot read {}/src/Makefile.defs: {e}", tree.display()));
+    let field = |name: &str| -> u32 {
+        defs.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().parse().ok()).flatten()
+            })
+            .unwrap_or_else(|| panic!("no {name} in {}/src/Makefile.defs", tree.display()))
+    };
+    Version(field("VERSION"), field("PATCHLEVEL"), field("SUBLEVEL"))
+}
+
+/// The define set common to Debian's 5.6 and 6.0 builds for modules on x86_64. It decides
+/// struct layouts (sip_msg, tm), the lock implementation and the allocator entry points.
 const DEFINES: &[(&str, Option<&str>)] = &[
     ("PKG_MALLOC", None),
     ("SHM_MMAP", None),
@@ -23,7 +106,6 @@ const DEFINES: &[(&str, Option<&str>)] = &[
     ("USE_DNS_FAILOVER", None),
     ("USE_DST_BLOCKLIST", None),
     ("USE_NAPTR", None),
-    ("WITH_XAVP", None),
     ("MEM_JOIN_FREE", None),
     ("F_MALLOC", None),
     ("Q_MALLOC", None),
@@ -51,19 +133,15 @@ const DEFINES: &[(&str, Option<&str>)] = &[
     ("USE_RAW_SOCKS", None),
     ("HAVE_EPOLL", None),
     ("HAVE_SIGIO_RT", None),
-    ("SIGINFO64_WORKARROUND", None),
     ("USE_FUTEX", None),
     ("HAVE_SELECT", None),
     ("KSR_PTHREAD_MUTEX_SHARED", None),
     ("__CPU_x86_64", None),
     ("__OS_linux", None),
     ("NAME", Some("\"kamailio\"")),
-    ("VERSION", Some("\"5.6.3\"")),
     ("ARCH", Some("\"x86_64\"")),
     ("OS", Some("linux_")),
     ("OS_QUOTED", Some("\"linux\"")),
-    ("COMPILER", Some("\"gcc 12.2.0\"")),
-    ("VERSIONVAL", Some("5006003")),
     ("MOD_NAME", Some("\"kamailio-rs\"")),
 ];
 
@@ -71,17 +149,37 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
     let shim_dir = manifest.join("kamailio-headers");
-    let tree = kamailio_tree(&manifest);
+    let target = Target::from_env();
+    let tree = kamailio_tree(&manifest, target);
+    let version = tree_version(&tree);
+    if version.series() != target.series() {
+        panic!(
+            "\n\nKAMAILIO_TARGET={} but the headers in {} are Kamailio {}; fetch the matching \
+             tree with `KAMAILIO_TARGET={} bash kamailio-headers/fetch.sh`\n\n",
+            target.series(),
+            tree.display(),
+            version.dotted(),
+            target.series()
+        );
+    }
+    let defines = target.defines(&version);
     let src = tree.join("src");
 
+    println!("cargo:rerun-if-env-changed=KAMAILIO_TARGET");
     println!("cargo:rerun-if-env-changed=KAMAILIO_SRC");
     println!("cargo:rerun-if-env-changed=KAMAILIO_BIN");
+    println!("cargo:rerun-if-changed={}", tree.join("src/Makefile.defs").display());
     for f in ["wrapper.h", "shim.h", "shim.c"] {
         println!("cargo:rerun-if-changed={}", shim_dir.join(f).display());
     }
+    println!("cargo::rustc-check-cfg=cfg(kamailio_target, values(\"5.6\", \"6.0\"))");
+    println!("cargo:rustc-cfg=kamailio_target=\"{}\"", target.series());
+    let bin = kamailio_bin(&manifest, target);
+    println!("cargo:rustc-env=KAMAILIO_TARGET={}", target.series());
+    println!("cargo:rustc-env=KAMAILIO_BIN={bin}");
 
     let includes = [src.clone(), shim_dir.clone(), PathBuf::from("/usr/include/libxml2")];
-    let define_args: Vec<String> = DEFINES
+    let define_args: Vec<String> = defines
         .iter()
         .map(|(k, v)| match v {
             Some(v) => format!("-D{k}={v}"),
@@ -92,8 +190,8 @@ fn main() {
     // The C shim for macros and inline code.
     let mut shim = cc::Build::new();
     shim.file(shim_dir.join("shim.c")).flag("-pthread").warnings(false);
-    for (k, v) in DEFINES {
-        shim.define(k, *v);
+    for (k, v) in &defines {
+        shim.define(k, v.as_deref());
     }
     for i in &includes {
         shim.include(i);
@@ -101,8 +199,8 @@ fn main() {
     shim.compile("kamailio_shim");
 
     // module_version / module_flags, preprocessed from the headers with the define set.
-    let (full_version, compile_flags) = version_strings(&out, &includes);
-    check_against_binary(&full_version, &compile_flags);
+    let (full_version, compile_flags) = version_strings(&out, &includes, &defines);
+    check_against_binary(&bin, &version, &full_version, &compile_flags);
     std::fs::write(
         out.join("version.rs"),
         format!(
@@ -137,13 +235,30 @@ fn main() {
         .expect("bindgen failed on kamailio-headers/wrapper.h");
     bindings.write_to_file(out.join("bindings.rs")).unwrap();
 
-    // db_bind_mod and friends live in Kamailio's private libsrdb1.
-    println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu/kamailio");
-    println!("cargo:rustc-link-lib=dylib:+verbatim=libsrdb1.so.1");
+    // In 5.6 db_bind_mod and friends live in Kamailio's private libsrdb1; in 6.0 the core
+    // binary exports them itself and Debian 13 ships no libsrdb1 at all.
+    if target == Target::V5_6 {
+        println!("cargo:rustc-link-search=native=/usr/lib/x86_64-linux-gnu/kamailio");
+        println!("cargo:rustc-link-lib=dylib:+verbatim=libsrdb1.so.1");
+    }
+}
+
+/// The Kamailio binary of the target: `KAMAILIO_BIN`, else the host's for 5.6 and the
+/// Debian 13 root's wrapper (written by ci/kamailio-root.sh) for 6.0.
+fn kamailio_bin(manifest: &Path, target: Target) -> String {
+    if let Ok(bin) = env::var("KAMAILIO_BIN") {
+        if !bin.is_empty() {
+            return bin;
+        }
+    }
+    match target {
+        Target::V5_6 => "/usr/sbin/kamailio".into(),
+        Target::V6_0 => manifest.join("target/kamailio-6.0/kamailio").display().to_string(),
+    }
 }
 
 /// Where the unpacked Kamailio source tree is.
-fn kamailio_tree(manifest: &Path) -> PathBuf {
+fn kamailio_tree(manifest: &Path, target: Target) -> PathBuf {
     if let Some(p) = env::var_os("KAMAILIO_SRC") {
         let p = PathBuf::from(p);
         assert!(
@@ -153,34 +268,38 @@ fn kamailio_tree(manifest: &Path) -> PathBuf {
         );
         return p;
     }
-    // The default location of kamailio-headers/fetch.sh, computed without running it.
-    let version = Command::new("dpkg-query")
-        .args(["-W", "-f=${Version}", "kamailio"])
-        .output()
-        .ok()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    let upstream = version.split('-').next().unwrap_or("").to_string();
+    // The default location of kamailio-headers/fetch.sh (<cache>/<debian version>/kamailio-<upstream>),
+    // searched without running it: the newest tree of the target's series.
     let cache = env::var_os("KAMAILIO_SRC_CACHE").map(PathBuf::from).unwrap_or_else(|| {
         env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(env::var("HOME").unwrap_or_default()).join(".cache"))
             .join("kamailio-src")
     });
-    let tree = cache.join(&version).join(format!("kamailio-{upstream}"));
-    if version.is_empty() || !tree.join("src/core/sr_module.h").is_file() {
+    let mut trees: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&format!("{}.", target.series())))
+        .flat_map(|e| std::fs::read_dir(e.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .filter(|p| p.join("src/core/sr_module.h").is_file())
+        .collect();
+    trees.sort();
+    trees.pop().unwrap_or_else(|| {
         panic!(
-            "\n\nThe Kamailio headers are missing. Run `{}` and pass the path it prints as \
-             KAMAILIO_SRC (looked in {}).\n\n",
+            "\n\nThe Kamailio {} headers are missing. Run `KAMAILIO_TARGET={} bash {}` and pass the \
+             path it prints as KAMAILIO_SRC (looked in {}).\n\n",
+            target.series(),
+            target.series(),
             manifest.join("kamailio-headers/fetch.sh").display(),
-            tree.display()
-        );
-    }
-    tree
+            cache.display()
+        )
+    })
 }
 
 /// Preprocesses SER_FULL_VERSION and SER_COMPILE_FLAGS with the pinned define set.
-fn version_strings(out: &Path, includes: &[PathBuf]) -> (String, String) {
+fn version_strings(out: &Path, includes: &[PathBuf], defines: &[(&str, Option<String>)]) -> (String, String) {
     let probe = out.join("version_probe.c");
     std::fs::write(
         &probe,
@@ -189,8 +308,8 @@ fn version_strings(out: &Path, includes: &[PathBuf]) -> (String, String) {
     .unwrap();
     let mut b = cc::Build::new();
     b.file(&probe).cargo_metadata(false);
-    for (k, v) in DEFINES {
-        b.define(k, *v);
+    for (k, v) in defines {
+        b.define(k, v.as_deref());
     }
     for i in includes {
         b.include(i);
@@ -227,10 +346,13 @@ fn concat_c_literals(s: &str) -> String {
 }
 
 /// Fails the build when the installed Kamailio would refuse to load the modules.
-fn check_against_binary(full_version: &str, compile_flags: &str) {
-    let bin = env::var("KAMAILIO_BIN").unwrap_or_else(|_| "/usr/sbin/kamailio".into());
-    let output = Command::new(&bin).arg("-V").output().unwrap_or_else(|e| {
-        panic!("cannot run `{bin} -V` ({e}); the modules are built for the installed Kamailio")
+fn check_against_binary(bin: &str, version: &Version, full_version: &str, compile_flags: &str) {
+    let output = Command::new(bin).arg("-V").output().unwrap_or_else(|e| {
+        panic!(
+            "\n\ncannot run `{bin} -V` ({e}); the modules are built for and checked against that \
+             Kamailio {} (for 6.0, `bash ci/kamailio-root.sh` writes it)\n\n",
+            version.dotted()
+        )
     });
     let text = String::from_utf8_lossy(&output.stdout);
     let field = |name: &str| {
@@ -240,6 +362,15 @@ fn check_against_binary(full_version: &str, compile_flags: &str) {
             .unwrap_or_default()
     };
     let (bin_version, bin_flags) = (field("version:"), field("flags:"));
+    // One clear line when the binary is another Kamailio altogether.
+    let bin_release = bin_version.split_whitespace().nth(1).unwrap_or("(unknown)");
+    if bin_release != version.dotted() {
+        panic!(
+            "\n\nThe headers are Kamailio {} but {bin} is Kamailio {bin_release}: a module built \
+             for one never loads into the other\n\n",
+            version.dotted()
+        );
+    }
     let mut problems = Vec::new();
     if bin_version != full_version {
         problems.push(format!("version: headers give {full_version:?}, {bin} says {bin_version:?}"));

@@ -1,6 +1,9 @@
-//! Kamailio 5.6's module ABI in safe Rust: the foundation every module of this project uses.
+//! Kamailio's module ABI (5.6 and 6.0, one per build) in safe Rust: the foundation every
+//! module of this project uses.
 //!
-//! `sys` holds the generated bindings; everything else is the safe API over them. Module
+//! `sys` holds the generated bindings of the target's headers; everything else is the safe API
+//! over them, one API for both targets: where a layout differs, the difference stays inside
+//! (`kamailio_target` cfg), and where a behaviour differs, modules read [`target::SERIES`]. Module
 //! crates declare themselves with [`module!`] and never need `unsafe`.
 
 pub mod api;
@@ -22,6 +25,7 @@ pub mod pv;
 pub mod rpc;
 pub mod sl;
 pub mod sys;
+pub mod target;
 pub mod timer;
 pub mod tm;
 pub mod xcap;

@@ -18,6 +18,8 @@ pub mod event {
     pub const DIALOG: i32 = 32;
     pub const REGINFO: i32 = 64;
     pub const XCAPDIFF: i32 = 128;
+    /// `as-feature-event`: pua registers it from Kamailio 6.0 on (for `presence_dfks`).
+    pub const DFKS: i32 = 256;
 }
 
 /// pua's source flags (pua/hash.h): who asked for a publication or a subscription. Callbacks
@@ -39,6 +41,10 @@ pub mod source {
     pub const REGINFO_SUBSCRIBE: i32 = 8192;
     pub const XCAPDIFF_PUBLISH: i32 = 16384;
     pub const XCAPDIFF_SUBSCRIBE: i32 = 32768;
+    /// Kamailio 6.0 on.
+    pub const DFKS_PUBLISH: i32 = 1 << 16;
+    /// Kamailio 6.0 on.
+    pub const DFKS_SUBSCRIBE: i32 = 1 << 17;
 }
 
 /// A PUBLISH for pua to send (`publ_info_t`), borrowing the caller's bytes for the call.

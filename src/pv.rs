@@ -11,7 +11,8 @@ use crate::{kstr, sys};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PvValue {
     Null,
-    Int(i32),
+    /// An integer: `int` wide on Kamailio 5.6, `long` on 6.0.
+    Int(i64),
     Str(String),
 }
 
@@ -54,7 +55,7 @@ unsafe extern "C" fn parse_name(sp: *mut sys::pv_spec_t, input: *mut sys::str_) 
         return -1;
     }
     sp.pvp.pvn.type_ = sys::PV_NAME_INTSTR as c_int;
-    sp.pvp.pvn.u.isname.type_ = sys::AVP_NAME_STR as c_int;
+    sp.pvp.pvn.u.isname.type_ = sys::AVP_NAME_STR as _;
     // The cfg parser keeps this text for the life of the process.
     sp.pvp.pvn.u.isname.name.s = *input;
     0
@@ -93,7 +94,7 @@ pub unsafe fn dispatch_set(
             Some(v) if v.flags as u32 & sys::PV_VAL_STR != 0 => {
                 PvValue::Str(String::from_utf8_lossy(unsafe { kstr::bytes(&v.rs) }).into_owned())
             }
-            Some(v) => PvValue::Int(v.ri),
+            Some(v) => PvValue::Int(i64::from(v.ri)),
         };
         let Some(msg) = (unsafe { SipMsg::from_raw(msg) }) else { return -1 };
         match handler(msg, &name, value) {
@@ -104,6 +105,18 @@ pub unsafe fn dispatch_set(
             }
         }
     })
+}
+
+/// An integer as the target's pv value holds it.
+#[cfg(kamailio_target = "6.0")]
+fn clamp_int(i: i64) -> std::ffi::c_long {
+    i as std::ffi::c_long
+}
+
+/// An integer as the target's pv value holds it.
+#[cfg(not(kamailio_target = "6.0"))]
+fn clamp_int(i: i64) -> c_int {
+    i.clamp(c_int::MIN.into(), c_int::MAX.into()) as c_int
 }
 
 // Values must outlive the getter call; a small per-process ring lets several values of one
@@ -136,7 +149,8 @@ pub unsafe fn dispatch_get(
         unsafe {
             match value {
                 PvValue::Null => sys::pv_get_null(msg, param, res),
-                PvValue::Int(i) => sys::pv_get_sintval(msg, param, res, i as _),
+                // 5.6 holds an int: a wider value is clamped rather than wrapped.
+                PvValue::Int(i) => sys::pv_get_sintval(msg, param, res, clamp_int(i)),
                 PvValue::Str(s) => VALUES.with(|v| {
                     let mut v = v.borrow_mut();
                     let slot = v.0;

@@ -8,8 +8,26 @@ use crate::mem::{shm_box, Shm, ShmBox};
 use crate::msg::SipMsg;
 use crate::{api, kstr, log, sys, Error};
 
-/// `TMCB_LOCAL_COMPLETED`: a locally generated transaction has its final reply.
-const TMCB_LOCAL_COMPLETED: c_int = sys::TMCB_LOCAL_COMPLETED as c_int;
+/// What became of a request tm accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// On its way; the completion callback runs once.
+    Queued,
+    /// `event_route[tm:local-request]` dropped it (Kamailio 6.0 reports this as a success with
+    /// `TMCB_LOCAL_REQUEST_DROP` and never runs the callback; its data is already released).
+    /// On 5.6 tm reports a drop as an error instead.
+    Dropped,
+}
+
+/// Reads tm's verdict on an accepted request from the flags it hands back.
+fn outcome(uac: &sys::uac_req_t) -> Sent {
+    #[cfg(kamailio_target = "6.0")]
+    if uac.cb_flags & sys::TMCB_LOCAL_REQUEST_DROP != 0 {
+        return Sent::Dropped;
+    }
+    let _ = uac;
+    Sent::Queued
+}
 
 /// The bound tm API (the C struct, 560 bytes, all function pointers).
 #[derive(Clone, Copy, Default)]
@@ -70,23 +88,24 @@ impl TmApi {
         &self.0
     }
 
-    /// Sends `req` statefully (`t_request`); `on_complete` runs when it completes.
-    pub fn send(&self, req: &Request, on_complete: Option<(OnComplete, usize)>) -> Result<(), Error> {
+    /// Sends `req` statefully (`t_request`); `on_complete` runs when it completes, unless the
+    /// request was dropped.
+    pub fn send(&self, req: &Request, on_complete: Option<(OnComplete, usize)>) -> Result<Sent, Error> {
         let pending = match on_complete {
             Some((f, cookie)) => ShmBox::into_raw(shm_box(Pending { f, cookie }).ok_or_else(|| Error::from("out of shared memory"))?),
             None => std::ptr::null_mut(),
         };
         let cb = (!pending.is_null()).then_some((completed as TransactionCb, pending as *mut c_void));
-        self.request(req, None, cb).inspect_err(|_| {
-            if !pending.is_null() {
-                // SAFETY: tm did not take the callback parameter when the request failed.
-                drop(unsafe { ShmBox::from_raw_in(pending, Shm) });
-            }
-        })
+        let sent = self.request(req, None, cb);
+        if !pending.is_null() && !matches!(sent, Ok(Sent::Queued)) {
+            // SAFETY: tm did not take the callback parameter: the request failed or was dropped.
+            drop(unsafe { ShmBox::from_raw_in(pending, Shm) });
+        }
+        sent
     }
 
     /// `t_request` with an optional Call-ID and completion callback.
-    fn request(&self, req: &Request, call_id: Option<&[u8]>, cb: Option<(TransactionCb, *mut c_void)>) -> Result<(), Error> {
+    fn request(&self, req: &Request, call_id: Option<&[u8]>, cb: Option<(TransactionCb, *mut c_void)>) -> Result<Sent, Error> {
         let t_request = self.0.t_request.ok_or_else(|| Error::from("tm has no t_request"))?;
         let mut method = kstr::view(req.method.as_bytes());
         let mut headers = kstr::view(req.headers.as_bytes());
@@ -104,7 +123,7 @@ impl TmApi {
             ..Default::default()
         };
         if let Some((f, param)) = cb {
-            uac.cb_flags = TMCB_LOCAL_COMPLETED;
+            uac.cb_flags = sys::TMCB_LOCAL_COMPLETED as _;
             uac.cb = Some(f);
             uac.cbp = param;
         }
@@ -113,7 +132,7 @@ impl TmApi {
         if unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) } < 0 {
             return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
         }
-        Ok(())
+        Ok(outcome(&uac))
     }
 }
 
@@ -172,7 +191,7 @@ fn pending_data(f: OnReply, data: &[u8]) -> Result<*mut PendingData, Error> {
 
 /// Releases the callback data of a request tm did not take.
 fn drop_pending(p: *mut PendingData) {
-    // SAFETY: tm did not take the callback parameter when the request failed.
+    // SAFETY: tm did not take the callback parameter: the request failed or was dropped.
     unsafe { crate::mem::shm_free(p as *mut c_void) };
 }
 
@@ -196,14 +215,19 @@ pub struct InDialog<'a> {
 
 impl TmApi {
     /// Sends `req` statefully (`t_request`) with `call_id` when given; `on_reply` gets `data`
-    /// back when it completes.
-    pub fn send_with(&self, req: &Request, call_id: Option<&[u8]>, on_reply: OnReply, data: &[u8]) -> Result<(), Error> {
+    /// back when it completes, unless the request was dropped.
+    pub fn send_with(&self, req: &Request, call_id: Option<&[u8]>, on_reply: OnReply, data: &[u8]) -> Result<Sent, Error> {
         let pending = pending_data(on_reply, data)?;
-        self.request(req, call_id, Some((completed_data as TransactionCb, pending as *mut c_void))).inspect_err(|_| drop_pending(pending))
+        let sent = self.request(req, call_id, Some((completed_data as TransactionCb, pending as *mut c_void)));
+        if !matches!(sent, Ok(Sent::Queued)) {
+            drop_pending(pending);
+        }
+        sent
     }
 
-    /// Sends a request inside a dialog (`t_request_within`); `on_reply` gets `data` back.
-    pub fn send_within(&self, d: &InDialog, on_reply: OnReply, data: &[u8]) -> Result<(), Error> {
+    /// Sends a request inside a dialog (`t_request_within`); `on_reply` gets `data` back,
+    /// unless the request was dropped.
+    pub fn send_within(&self, d: &InDialog, on_reply: OnReply, data: &[u8]) -> Result<Sent, Error> {
         let within = self.0.t_request_within.ok_or_else(|| Error::from("tm has no t_request_within"))?;
         let mut dlg = sys::dlg_t::default();
         dlg.id.call_id = kstr::view(d.call_id);
@@ -233,7 +257,7 @@ impl TmApi {
         };
         let pending = match pending_data(on_reply, data) {
             Ok(p) => {
-                uac.cb_flags = TMCB_LOCAL_COMPLETED;
+                uac.cb_flags = sys::TMCB_LOCAL_COMPLETED as _;
                 uac.cb = Some(completed_data);
                 uac.cbp = p as *mut c_void;
                 p
@@ -253,6 +277,10 @@ impl TmApi {
             drop_pending(pending);
             return Err(Error::from(format!("tm could not send the in-dialog {}", d.method)));
         }
-        Ok(())
+        let sent = outcome(&uac);
+        if sent == Sent::Dropped {
+            drop_pending(pending);
+        }
+        Ok(sent)
     }
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use harness::pua::{assert_publish_to, nth_publish, pidf, publish, publish_uas};
-use harness::{repo, scratch_dir, Kamailio, Setup, STOCK_MODULES};
+use harness::{repo, scratch_dir, stock_modules, Kamailio, Setup};
 
 const PKG: &str = "kamailio-rs-modules";
 const MODULES: [&str; 5] = ["xcap_client", "xcap_server", "presence_xml", "pua", "presence_xcapdiff"];
@@ -201,7 +201,7 @@ impl Root {
         run(Command::new("cp").arg("-a").arg("/var/lib/dpkg").arg(dir.join("var/lib/")));
         let moddir = dir.join(MODDIR);
         std::fs::create_dir_all(&moddir).unwrap();
-        for entry in std::fs::read_dir(STOCK_MODULES).unwrap() {
+        for entry in std::fs::read_dir(stock_modules()).unwrap() {
             let entry = entry.unwrap();
             let name = entry.file_name();
             let target = moddir.join(&name);
@@ -277,11 +277,11 @@ struct MachineGuard {
 
 impl MachineGuard {
     fn new() -> MachineGuard {
-        MachineGuard { hashes: module_hashes(Path::new(STOCK_MODULES)), diversions: machine_diversions() }
+        MachineGuard { hashes: module_hashes(&stock_modules()), diversions: machine_diversions() }
     }
 
     fn unchanged(&self) -> Result<(), String> {
-        let now = module_hashes(Path::new(STOCK_MODULES));
+        let now = module_hashes(&stock_modules());
         let diversions = machine_diversions();
         if now != self.hashes || diversions != self.diversions {
             return Err(format!(

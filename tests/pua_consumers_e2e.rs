@@ -41,7 +41,7 @@ impl DbText {
     fn new() -> DbText {
         let dir = scratch_dir("pua-consumers-dbtext");
         for t in ["version", "rls_watchers", "rls_presentity"] {
-            std::fs::copy(format!("/usr/share/kamailio/dbtext/kamailio/{t}"), dir.join(t)).expect("copy a db_text table");
+            std::fs::copy(harness::sys_path(&format!("/usr/share/kamailio/dbtext/kamailio/{t}")), dir.join(t)).expect("copy a db_text table");
         }
         DbText { dir }
     }
@@ -526,10 +526,17 @@ fn reginfo(pua: Pua, flag: VersionFlag) {
     assert_no_more(&pres, "PUBLISH", 3);
     let versions: Vec<i64> = pres.requests("PUBLISH").iter().map(|m| version_of(m, "reginfo")).collect();
     match (pua, flag) {
-        (Stock, VersionFlag::Reginfo) => assert_eq!(versions, vec![0, 0, 0], "stock bug: reginfo_increase_version is never read"),
+        // 6.0 reads reginfo_increase_version for reg bodies, and only it, on both.
+        (_, VersionFlag::Reginfo) if harness::is_6_0() => {
+            assert_eq!(versions, vec![0, 1, 2], "6.0: reginfo_increase_version=1 numbers the reginfo documents")
+        }
+        (_, VersionFlag::Dlginfo) if harness::is_6_0() => {
+            assert_eq!(versions, vec![0, 0, 0], "6.0: dlginfo_increase_version does not number reg bodies")
+        }
+        (Stock, VersionFlag::Reginfo) => assert_eq!(versions, vec![0, 0, 0], "stock 5.6 bug: reginfo_increase_version is never read"),
         (Ours, VersionFlag::Reginfo) => assert_eq!(versions, vec![0, 1, 2], "reginfo_increase_version=1 numbers the reginfo documents"),
-        // Configurations that relied on stock numbering reg bodies with dlginfo_increase_version
-        // keep that: ours numbers them when either flag is set.
+        // 5.6: configurations that relied on stock numbering reg bodies with
+        // dlginfo_increase_version keep that: ours numbers them when either flag is set.
         (_, VersionFlag::Dlginfo) => assert_eq!(versions, vec![0, 1, 2], "dlginfo_increase_version numbers reg bodies too"),
     }
     finish(k);

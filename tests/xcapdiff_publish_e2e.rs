@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use harness::xcap::FRIENDS as LISTS;
-use harness::{free_port, scratch_dir, Kamailio, SipMsg, SippServer, Setup, SQLITE_SCHEMA};
+use harness::{free_port, scratch_dir, sqlite_schema, Kamailio, SipMsg, SippServer, Setup};
 
 const MODULES: &[&str] = &["presence_xml", "pua", "presence_xcapdiff", "xcap_server"];
 const LISTS_PATH: &str = "/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index";
@@ -38,8 +38,8 @@ fn start(defines: &'static [&'static str], vars: Vec<(&'static str, String)>) ->
 
 fn setup(defines: &'static [&'static str], mut vars: Vec<(&'static str, String)>) -> (Setup<'static>, PathBuf) {
     let presence_db = scratch_dir("xcapdiff-presence-db").join("presence.db");
-    let schema = std::fs::read_to_string(format!("{SQLITE_SCHEMA}/presence-create.sql")).unwrap();
-    sql(&presence_db, &format!("{WAL}{}{schema}", std::fs::read_to_string(format!("{SQLITE_SCHEMA}/standard-create.sql")).unwrap()));
+    let schema = std::fs::read_to_string(sqlite_schema().join("presence-create.sql")).unwrap();
+    sql(&presence_db, &format!("{WAL}{}{schema}", std::fs::read_to_string(sqlite_schema().join("standard-create.sql")).unwrap()));
     vars.push(("PRESENCE_DB_URL", format!("sqlite:///{}", presence_db.display())));
     let mut s = Setup::new("xcapdiff-publish.cfg", MODULES);
     s.defines = defines;

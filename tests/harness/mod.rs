@@ -1,6 +1,12 @@
-//! Starts the real `/usr/sbin/kamailio` with our modules from `test-configs/`, on 127.0.0.1 and
-//! free ports, and drives it with SIPp, raw UDP SIP and `kamcmd`. The server is stopped by PID
-//! when the handle drops; its log is printed when a test fails.
+//! Starts the real Kamailio of the build's target with our modules from `test-configs/`, on
+//! 127.0.0.1 and free ports, and drives it with SIPp, raw UDP SIP and `kamcmd`. The server is
+//! stopped by PID when the handle drops; its log is printed when a test fails.
+//!
+//! The target is the one the workspace was built for (`KAMAILIO_TARGET`): 5.6 runs the host's
+//! `/usr/sbin/kamailio`; 6.0 runs Debian 13's through the wrapper of `ci/kamailio-root.sh`,
+//! which sees the host's temporary directory and this repository at the same paths, so that
+//! configs, databases, sockets and modules are shared as they are on 5.6. Files of the
+//! target's own installation (stock modules, schema scripts) are read under [`sysroot`].
 #![allow(dead_code)]
 
 pub mod postgres;
@@ -14,9 +20,44 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-pub const KAMAILIO: &str = "/usr/sbin/kamailio";
-pub const STOCK_MODULES: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
-pub const SQLITE_SCHEMA: &str = "/usr/share/kamailio/db_sqlite";
+/// The Kamailio series the workspace was built for: "5.6" or "6.0".
+pub const TARGET: &str = env!("KAMAILIO_TARGET");
+/// The command that runs the target's Kamailio with `/usr/sbin/kamailio`'s arguments.
+pub const KAMAILIO: &str = env!("KAMAILIO_BIN");
+/// The stock module directory, as Kamailio sees it (prefix [`sysroot`] to read it from here).
+pub const STOCK_MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+
+/// True when the tests run against Kamailio 6.0.
+pub fn is_6_0() -> bool {
+    TARGET == "6.0"
+}
+
+/// The directory the target's Kamailio sees as `/`: the host's for 5.6, the Debian 13 root
+/// (named in the file `root` beside its wrapper) for 6.0.
+pub fn sysroot() -> PathBuf {
+    if !is_6_0() {
+        return PathBuf::from("/");
+    }
+    let file = Path::new(KAMAILIO).with_file_name("root");
+    let root = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `bash ci/kamailio-root.sh`)", file.display()));
+    PathBuf::from(root.trim())
+}
+
+/// A path of the target's installation, readable from here.
+pub fn sys_path(path: &str) -> PathBuf {
+    sysroot().join(path.trim_start_matches('/'))
+}
+
+/// The target's stock module directory, readable from here.
+pub fn stock_modules() -> PathBuf {
+    sys_path(STOCK_MODULE_DIR)
+}
+
+/// The target's SQLite schema scripts (`<name>-create.sql`).
+pub fn sqlite_schema() -> PathBuf {
+    sys_path("/usr/share/kamailio/db_sqlite")
+}
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -79,11 +120,13 @@ pub struct Setup<'a> {
     pub db_from: Option<PathBuf>,
     /// Use this database URL (e.g. a PostgreSQL server's) instead of a new SQLite file.
     pub db_url: Option<String>,
+    /// 6.0 only: run the Kamailio of this copy of the Debian 13 root instead of the cached one.
+    pub sysroot: Option<PathBuf>,
 }
 
 impl<'a> Setup<'a> {
     pub fn new(config: &'a str, modules: &'a [&'a str]) -> Self {
-        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None, db_url: None }
+        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None, db_url: None, sysroot: None }
     }
 }
 
@@ -137,7 +180,7 @@ impl Kamailio {
         } else {
             let mut sql = String::new();
             for s in ["standard"].iter().chain(setup.schemas) {
-                sql.push_str(&std::fs::read_to_string(format!("{SQLITE_SCHEMA}/{s}-create.sql")).unwrap());
+                sql.push_str(&std::fs::read_to_string(sqlite_schema().join(format!("{s}-create.sql"))).unwrap());
             }
             sql.push_str(setup.sql);
             sqlite(&db, &sql);
@@ -170,6 +213,10 @@ impl Kamailio {
 
         let log = dir.join("kamailio.log");
         let mut cmd = Command::new(KAMAILIO);
+        if let Some(root) = &setup.sysroot {
+            assert!(is_6_0(), "only the 6.0 wrapper runs another root");
+            cmd.env("KAMAILIO_ROOT", root);
+        }
         cmd.arg("-f").arg(&cfg_path).args(["-DD", "-E"]).arg("-w").arg(&dir).arg("-Y").arg(&dir);
         for d in setup.defines {
             cmd.args(["-A", d]);
@@ -182,7 +229,7 @@ impl Kamailio {
         // One handle for both streams, so that they share the file offset.
         let logf = std::fs::File::create(&log).unwrap();
         cmd.process_group(0).stdin(Stdio::null()).stdout(logf.try_clone().unwrap()).stderr(logf);
-        let child = cmd.spawn().expect("spawn /usr/sbin/kamailio");
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {KAMAILIO}: {e}"));
         let mut k = Kamailio { child: Some(child), dir, sip_port, http_port, ctl, db, log };
 
         let deadline = Instant::now() + Duration::from_secs(if expect_up { 20 } else { 10 });

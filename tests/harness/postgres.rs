@@ -4,10 +4,9 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use super::{free_port, scratch_dir};
+use super::{free_port, scratch_dir, sys_path};
 
 const BIN: &str = "/usr/lib/postgresql/15/bin";
-const SCHEMA: &str = "/usr/share/kamailio/postgres";
 
 pub struct Postgres {
     dir: PathBuf,
@@ -41,7 +40,7 @@ impl Postgres {
         pg.psql("postgres", "CREATE DATABASE kamailio;");
         let mut all = String::new();
         for s in ["standard"].iter().chain(schemas) {
-            all.push_str(&std::fs::read_to_string(format!("{SCHEMA}/{s}-create.sql")).unwrap());
+            all.push_str(&std::fs::read_to_string(sys_path(&format!("/usr/share/kamailio/postgres/{s}-create.sql"))).unwrap());
         }
         all.push_str(sql);
         pg.psql("kamailio", &all);

@@ -151,8 +151,8 @@ pub enum Selector {
     Class(String),
     /// `<deviceID>`: the element's `deviceID` child.
     DeviceId(String),
-    /// `<occurrence-id>` (also stock's spelling `<occurence-id>`): the element's `id`
-    /// attribute.
+    /// `<occurrence-id>` (and, with [`Spelling::Both`], the older spelling `<occurence-id>`):
+    /// the element's `id` attribute.
     OccurrenceId(String),
     /// `<service-uri>`: the tuple's `contact`.
     ServiceUri(String),
@@ -450,9 +450,26 @@ fn qname(n: &Node<'_, '_>) -> String {
     }
 }
 
+/// Which spellings of RFC 5025's `<occurrence-id>` selector a document may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Spelling {
+    /// The RFC's `occurrence-id` and `occurence-id`, the only one Kamailio 5.6 reads, so that
+    /// documents written for either work.
+    #[default]
+    Both,
+    /// Only the RFC's, as Kamailio 6.0 reads it; `occurence-id` is an unknown element.
+    RfcOnly,
+}
+
 impl Rules {
     /// Parses a pres-rules document: UTF-8 XML whose root is common-policy's `ruleset`.
+    /// Both spellings of `occurrence-id` are read.
     pub fn parse(doc: &[u8]) -> Result<Rules, RulesError> {
+        Rules::parse_with(doc, Spelling::Both)
+    }
+
+    /// Parses a pres-rules document, reading `occurrence-id` in the given spellings.
+    pub fn parse_with(doc: &[u8], spelling: Spelling) -> Result<Rules, RulesError> {
         let text = std::str::from_utf8(doc)
             .map_err(|e| crate::DocError(format!("pres-rules document is not UTF-8: {e}")))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -471,7 +488,7 @@ impl Rules {
         }
         let mut rules = Vec::new();
         for r in elements(&root).filter(|n| is(n, NS_COMMON_POLICY, "rule")) {
-            rules.push(parse_rule(&r)?);
+            rules.push(parse_rule(&r, spelling)?);
         }
         Ok(Rules { rules })
     }
@@ -535,7 +552,7 @@ impl Rules {
     }
 }
 
-fn parse_rule(r: &Node<'_, '_>) -> Result<Rule, RulesError> {
+fn parse_rule(r: &Node<'_, '_>, spelling: Spelling) -> Result<Rule, RulesError> {
     let mut rule = Rule {
         id: r.attribute("id").map(str::to_string),
         conditions: Vec::new(),
@@ -563,7 +580,7 @@ fn parse_rule(r: &Node<'_, '_>) -> Result<Rule, RulesError> {
                 }
             }
         } else if is(&part, NS_COMMON_POLICY, "transformations") {
-            parse_transformations(&part, &mut rule.transformations);
+            parse_transformations(&part, &mut rule.transformations, spelling);
         }
     }
     Ok(rule)
@@ -637,7 +654,7 @@ fn parse_date_time_elem(t: &Node<'_, '_>) -> Result<i64, RulesError> {
     })
 }
 
-fn parse_provide(p: &Node<'_, '_>, all: &str) -> Provide {
+fn parse_provide(p: &Node<'_, '_>, all: &str, spelling: Spelling) -> Provide {
     let mut sels = Vec::new();
     let mut has_elements = false;
     for c in elements(p) {
@@ -650,7 +667,8 @@ fn parse_provide(p: &Node<'_, '_>, all: &str) -> Provide {
             n if n == all => return Provide::All,
             "class" => sels.push(Selector::Class(v())),
             "deviceID" => sels.push(Selector::DeviceId(v())),
-            "occurrence-id" | "occurence-id" => sels.push(Selector::OccurrenceId(v())),
+            "occurrence-id" => sels.push(Selector::OccurrenceId(v())),
+            "occurence-id" if spelling == Spelling::Both => sels.push(Selector::OccurrenceId(v())),
             "service-uri" => sels.push(Selector::ServiceUri(v())),
             "service-uri-scheme" => sels.push(Selector::ServiceUriScheme(v())),
             _ => {}
@@ -669,7 +687,7 @@ fn parse_provide(p: &Node<'_, '_>, all: &str) -> Provide {
     }
 }
 
-fn parse_transformations(t: &Node<'_, '_>, out: &mut Transformations) {
+fn parse_transformations(t: &Node<'_, '_>, out: &mut Transformations, spelling: Spelling) {
     for p in elements(t).filter(|p| in_ns(p, NS_PRES_RULES)) {
         let name = p.tag_name().name();
         let slot = match name {
@@ -679,7 +697,7 @@ fn parse_transformations(t: &Node<'_, '_>, out: &mut Transformations) {
             _ => None,
         };
         if let Some((slot, all)) = slot {
-            let got = parse_provide(&p, all);
+            let got = parse_provide(&p, all, spelling);
             *slot = Some(match slot.take() {
                 Some(prev) => prev.union(&got),
                 None => got,
@@ -1934,6 +1952,23 @@ mod tests {
             ]))
         );
         assert!(!t.all_attributes);
+    }
+
+    #[test]
+    fn rfc_only_spelling_ignores_occurence_id() {
+        let body = r#"<cr:rule id="t"><cr:conditions/><cr:transformations>
+               <pr:provide-devices><pr:occurence-id>d2</pr:occurence-id></pr:provide-devices>
+               <pr:provide-persons><pr:occurrence-id>p1</pr:occurrence-id></pr:provide-persons>
+             </cr:transformations></cr:rule>"#;
+        let parsed = |spelling| {
+            Rules::parse_with(doc(body).as_bytes(), spelling).unwrap().matching(&ALICE, NOW, None).unwrap().transformations
+        };
+        let rfc = parsed(Spelling::RfcOnly);
+        assert_eq!(rfc.devices, Some(Provide::None));
+        assert_eq!(rfc.persons, Some(Provide::Some(vec![Selector::OccurrenceId("p1".into())])));
+        let both = parsed(Spelling::Both);
+        assert_eq!(both.devices, Some(Provide::Some(vec![Selector::OccurrenceId("d2".into())])));
+        assert_eq!(both.persons, rfc.persons);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 
 use kamailio::presence_events::{status, AuthStatus, EventHandler, Subscription};
 use kamailio::{lm_err, lm_warn, Error, SipMsg};
+use kamailio::target::SERIES;
 use presence_docs::pidf::{self, Publication};
-use presence_docs::rules::{self, Rules, Status, Watcher};
+use presence_docs::rules::{self, Rules, Spelling, Status, Watcher};
 
 use crate::module as m;
 use crate::store::{self, text};
@@ -54,7 +55,10 @@ fn now() -> i64 {
 }
 
 fn parse_rules(doc: &[u8]) -> Result<Rules, Error> {
-    Rules::parse(doc).map_err(|e| Error::from(format!("the pres-rules document does not parse: {e}")))
+    // `occurrence-id` as the target's stock module reads it: 6.0 knows only the RFC spelling;
+    // on 5.6 ours reads the RFC's besides stock's `occurence-id`.
+    let spelling = if SERIES.at_least_6_0() { Spelling::RfcOnly } else { Spelling::Both };
+    Rules::parse_with(doc, spelling).map_err(|e| Error::from(format!("the pres-rules document does not parse: {e}")))
 }
 
 impl EventHandler for Presence {

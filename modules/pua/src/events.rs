@@ -48,8 +48,9 @@ pub fn get(flag: i32) -> Option<Event> {
 }
 
 /// The events pua provides from the start. `dialog` and `reg` bodies get their version
-/// rewritten only when the operator asks for it.
-pub fn register_builtin(dlginfo_version: bool, reginfo_version: bool) {
+/// rewritten only when the operator asks for it. `as-feature-event` (passed through) exists
+/// with Kamailio 6.0's pua, whose `presence_dfks` publishes it.
+pub fn register_builtin(dlginfo_version: bool, reginfo_version: bool, feature_event: bool) {
     let maybe = |on: bool, root| if on { Processor::Version(root) } else { Processor::PassThrough };
     add(event::PRESENCE, "presence", "application/pidf+xml", Processor::Presence);
     add(event::DIALOG, "dialog", "application/dialog-info+xml", maybe(dlginfo_version, "dialog-info"));
@@ -58,6 +59,9 @@ pub fn register_builtin(dlginfo_version: bool, reginfo_version: bool) {
     add(event::PWINFO, "presence.winfo", "", Processor::PassThrough);
     add(event::REGINFO, "reg", "application/reginfo+xml", maybe(reginfo_version, "reginfo"));
     add(event::XCAPDIFF, "xcap-diff", "application/xcap-diff+xml", Processor::PassThrough);
+    if feature_event {
+        add(event::DFKS, "as-feature-event", "application/x-as-feature-event+xml", Processor::PassThrough);
+    }
 }
 
 /// The body to send and the tuple id to keep for a publication at `version`.

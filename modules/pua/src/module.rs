@@ -8,6 +8,7 @@ use kamailio::db::module_db;
 use kamailio::mem::{shm_box, Shm};
 use kamailio::pua_api::{self, BodyProcessor, DialogRef, Publish, PuaProvider, Subscribe};
 use kamailio::tm::TmApi;
+use kamailio::target::SERIES;
 use kamailio::{libxml_api, lm_err, lm_info, lm_warn, module, sys, timer, CfgParam, Error, IntParam, Rank, Rpc, ShmGlobal, SipMsg, StrParam};
 
 use crate::db_store::DbStore;
@@ -164,9 +165,13 @@ fn mod_init() -> Result<(), Error> {
         }
         lm_info!("{n} records loaded from the {table} table");
     }
-    // Stock numbers reg bodies on dlginfo_increase_version: configurations relying on that keep it.
+    // Stock 5.6 numbers reg bodies on dlginfo_increase_version (configurations relying on that
+    // keep it, and reginfo_increase_version does what its documentation says too); 6.0 reads
+    // reginfo_increase_version alone.
     let dlginfo = DLGINFO_INCREASE_VERSION.get() != 0;
-    events::register_builtin(dlginfo, REGINFO_INCREASE_VERSION.get() != 0 || dlginfo);
+    let reginfo = REGINFO_INCREASE_VERSION.get() != 0;
+    let six = SERIES.at_least_6_0();
+    events::register_builtin(dlginfo, reginfo || (dlginfo && !six), six);
 
     if period > 0 {
         timer::register(|_| sweep(), (period - 5) as u32)?;

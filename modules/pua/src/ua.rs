@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use kamailio::msg::SipMsg;
 use kamailio::pua_api::{self, Hentity, Publish, Subscribe, ERR_PUBLISH_NO_BODY, ERR_WRONG_ETAG, INSERT_TYPE};
-use kamailio::tm::{InDialog, Request};
-use kamailio::{lm_dbg, lm_err, lm_warn};
+use kamailio::tm::{InDialog, Request, Sent};
+use kamailio::{lm_dbg, lm_err, lm_info, lm_warn};
 
 use crate::events;
 use crate::headers;
@@ -171,7 +171,18 @@ fn publish(p: &Pending, hdrs: &[u8], body: &[u8]) -> Result<(), kamailio::Error>
         body,
         next_hop: (!proxy.is_empty()).then_some(proxy.as_str()),
     };
-    m::tm()?.send_with(&req, None, on_publish_reply, &p.encode())
+    let sent = m::tm()?.send_with(&req, None, on_publish_reply, &p.encode())?;
+    // A dropped PUBLISH stored nothing (records are stored on the reply); like stock 6.0 it
+    // is no error for the caller.
+    log_drop(sent, "PUBLISH", &uri);
+    Ok(())
+}
+
+/// Says in the log that the script dropped a request (Kamailio 6.0 reports it as a success).
+fn log_drop(sent: Sent, method: &str, uri: &str) {
+    if sent == Sent::Dropped {
+        lm_info!("the {method} to {uri} was dropped by event_route[tm:local-request]");
+    }
 }
 
 fn on_publish_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
@@ -341,10 +352,13 @@ fn initial_subscribe(s: &Subscribe, hdrs: &[u8]) -> Result<(), kamailio::Error> 
     let proxy = s.outbound_proxy.as_deref().map(text);
     let req = Request { method: "SUBSCRIBE", ruri: &ruri, to: &to, from: &from, headers: &text(hdrs), body: b"", next_hop: proxy.as_deref() };
     let sent = m::tm().and_then(|tm| tm.send_with(&req, Some(&call_id), on_subscribe_reply, &p.encode()));
-    if sent.is_err() {
+    // A dialog whose SUBSCRIBE failed or was dropped will never get a reply.
+    if sent != Ok(Sent::Queued) {
         let _ = store.remove_dialog(&s.pres_uri, &call_id);
+        m::changed();
     }
-    sent
+    log_drop(sent?, "SUBSCRIBE", &ruri);
+    Ok(())
 }
 
 fn subscribe_within(p: &Pending, hdrs: &[u8]) -> Result<(), kamailio::Error> {
@@ -362,7 +376,9 @@ fn subscribe_within(p: &Pending, hdrs: &[u8]) -> Result<(), kamailio::Error> {
         headers: hdrs,
         body: b"",
     };
-    m::tm()?.send_within(&d, on_subscribe_reply, &p.encode())
+    let sent = m::tm()?.send_within(&d, on_subscribe_reply, &p.encode())?;
+    log_drop(sent, "SUBSCRIBE", &text(&r.pres_uri));
+    Ok(())
 }
 
 fn on_subscribe_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {

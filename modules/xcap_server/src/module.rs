@@ -326,7 +326,7 @@ fn pv_get_xcapuri(_msg: &mut SipMsg, name: &str) -> PvValue {
     let Some((id, key)) = pvar::parse_pv_name(name) else { return PvValue::Null };
     XCAPURI.with(|m| match m.borrow().get(id).and_then(|u| u.pv_value(key)) {
         Some(pvar::PvValue::Str(s)) => PvValue::Str(s.to_string()),
-        Some(pvar::PvValue::Int(i)) => PvValue::Int(i),
+        Some(pvar::PvValue::Int(i)) => PvValue::Int(i.into()),
         None => PvValue::Null,
     })
 }
