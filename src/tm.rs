@@ -13,20 +13,28 @@ use crate::{api, kstr, log, sys, Error};
 pub enum Sent {
     /// On its way; the completion callback runs once.
     Queued,
-    /// `event_route[tm:local-request]` dropped it (Kamailio 6.0 reports this as a success with
-    /// `TMCB_LOCAL_REQUEST_DROP` and never runs the callback; its data is already released).
-    /// On 5.6 tm reports a drop as an error instead.
+    /// `event_route[tm:local-request]` dropped it: tm never runs the completion callback, and
+    /// the callback's data is already released. Kamailio 6.0 reports a drop with
+    /// `TMCB_LOCAL_REQUEST_DROP`; 5.6 only by returning 0 instead of 1 (its callers, stock's
+    /// included, took that for a success and leaked the callback's data).
     Dropped,
 }
 
-/// Reads tm's verdict on an accepted request from the flags it hands back.
-fn outcome(uac: &sys::uac_req_t) -> Sent {
+/// tm's verdict on a request it did not refuse, from its return code and the flags it hands back.
+fn outcome(rc: c_int, uac: &sys::uac_req_t) -> Sent {
     #[cfg(kamailio_target = "6.0")]
-    if uac.cb_flags & sys::TMCB_LOCAL_REQUEST_DROP != 0 {
-        return Sent::Dropped;
+    let dropped = uac.cb_flags & sys::TMCB_LOCAL_REQUEST_DROP != 0;
+    #[cfg(not(kamailio_target = "6.0"))]
+    let dropped = {
+        let _ = uac;
+        rc == 0
+    };
+    let _ = rc;
+    if dropped {
+        Sent::Dropped
+    } else {
+        Sent::Queued
     }
-    let _ = uac;
-    Sent::Queued
 }
 
 /// The bound tm API (the C struct, 560 bytes, all function pointers).
@@ -129,10 +137,11 @@ impl TmApi {
         }
         let hop_p = hop.as_mut().map_or(std::ptr::null_mut(), |h| h as *mut sys::str_);
         // SAFETY: tm copies everything it keeps into the transaction before returning.
-        if unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) } < 0 {
+        let rc = unsafe { t_request(&mut uac, &mut ruri, &mut to, &mut from, hop_p) };
+        if rc < 0 {
             return Err(Error::from(format!("tm could not send the {} to {}", req.method, req.ruri)));
         }
-        Ok(outcome(&uac))
+        Ok(outcome(rc, &uac))
     }
 }
 
@@ -277,7 +286,7 @@ impl TmApi {
             drop_pending(pending);
             return Err(Error::from(format!("tm could not send the in-dialog {}", d.method)));
         }
-        let sent = outcome(&uac);
+        let sent = outcome(rc, &uac);
         if sent == Sent::Dropped {
             drop_pending(pending);
         }

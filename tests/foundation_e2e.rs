@@ -206,7 +206,7 @@ fn log_lines_are_native_and_follow_the_module_level() {
 fn requests_sent_through_tm_complete_with_the_callback() {
     let k = Kamailio::start(kamtest(0, &[]));
     let (reply, message) = k.request_and_serve("OPTIONS", "send", &[]);
-    assert_eq!((reply.code, reply.reason.as_str()), (200, "Sending"));
+    assert_eq!((reply.code, reply.reason.as_str()), (200, "Sending 1"));
     assert!(message.starts_with("MESSAGE sip:tester@127.0.0.1:"), "{message}");
     assert!(message.contains("X-Kamtest: tm\r\n") && message.ends_with("sent through tm"), "{message}");
     // The completion callback ran (in whichever process got our 200) with the cookie.
@@ -220,6 +220,41 @@ fn requests_sent_through_tm_complete_with_the_callback() {
     }
     assert_eq!(field(&report, "completed"), 1, "{report}");
     assert_eq!(field(&report, "last_code"), 200, "{report}");
+}
+
+/// `event_route[tm:local-request]` drops the requests: tm never runs the completion callback.
+/// Kamailio 6.0's tm says so with TMCB_LOCAL_REQUEST_DROP, 5.6's only by returning 0 instead of
+/// 1; the foundation reports both as `Sent::Dropped` (kt_send returns 2) and releases the
+/// callback's shm block. Measured as shm growth over many drops with a callback against the
+/// same drops without one (5.6's tm itself keeps each dropped request's buffer; 6.0's does not).
+#[test]
+fn requests_dropped_by_the_local_request_route_leak_nothing() {
+    let k = Kamailio::start(kamtest(0, &[]));
+    let used = || field(&k.rpc(&["core.shmmem"]), "used");
+    const N: i64 = 2000;
+    // Shm growth over N drops of `user`'s requests (after a warm-up).
+    let growth = |user: &str| {
+        let drop_one = || {
+            let r = k.request("OPTIONS", user, &[], b"");
+            assert_eq!((r.code, r.reason.as_str()), (200, "Sending 2"), "{user}: accepted and dropped");
+        };
+        (0..100).for_each(|_| drop_one());
+        let before = used();
+        (0..N).for_each(|_| drop_one());
+        used() - before
+    };
+    let plain = growth("plaindrop");
+    let with_callback = growth("senddrop");
+    println!("shm used grew by {with_callback} bytes over {N} dropped requests with a callback, {plain} without");
+    // A leaked callback block costs at least 16 bytes plus the allocator's header.
+    assert!(with_callback - plain < N * 8, "the callbacks' blocks leak: {with_callback} against {plain} bytes");
+    if harness::is_6_0() {
+        assert!(with_callback < N * 8, "6.0's tm keeps nothing of a dropped request: {with_callback} bytes");
+    }
+    assert_eq!(field(&k.rpc(&["kamtest.tm"]), "completed"), 0, "no completion callback for a dropped request");
+    // A request that is not dropped still goes out and completes.
+    let (reply, _) = k.request_and_serve("OPTIONS", "send", &[]);
+    assert_eq!((reply.code, reply.reason.as_str()), (200, "Sending 1"));
 }
 
 #[test]

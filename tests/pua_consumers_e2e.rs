@@ -923,6 +923,48 @@ fn xcapdiff_ours() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 6b. presence_dfks (Kamailio 6.0).
+
+/// Debian 13's presence_dfks 6.0.1 binds pua for its as-feature-event PUBLISHes, but it does
+/// not load into Kamailio 6.0.1 at all, on stock pua or ours: it refers to a global
+/// `pres_add_event` that it declares and never defines, so dlopen fails before pua is ever
+/// asked. pua's as-feature-event itself is tested through pua_rpc (tests/pua_e2e.rs,
+/// `as_feature_event_*`). 5.6 has no presence_dfks. When Debian's module loads, this test fails
+/// and is to become a scenario with presence_dfks on top.
+fn dfks(pua: Pua) {
+    if !harness::is_6_0() {
+        assert!(!harness::stock_modules().join("presence_dfks.so").exists(), "5.6 has no presence_dfks");
+        return;
+    }
+    let mut all = vec!["WITH_DFKS"];
+    if pua == Stock {
+        all.push("STOCK_PUA");
+    }
+    let modules: &[&str] = if pua == Ours { &["pua"] } else { &[] };
+    let mut s = Setup::new(CFG, modules);
+    s.defines = &all;
+    s.schemas = &["presence"];
+    s.vars.push(("PRES_PORT", "9".to_string()));
+    s.vars.push(("DBTEXT", "/nonexistent".to_string()));
+    let failed = Kamailio::start_expecting_failure(s);
+    assert!(
+        failed.log.contains("presence_dfks.so: undefined symbol: pres_add_event"),
+        "presence_dfks fails to load for its own undefined symbol:\n{}",
+        failed.log
+    );
+}
+
+#[test]
+fn dfks_stock() {
+    dfks(Stock);
+}
+
+#[test]
+fn dfks_ours() {
+    dfks(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 7. A 412 to a consumer's modify.
 
 /// The presence server has lost every publication (it answers 412 to any SIP-If-Match):

@@ -93,6 +93,62 @@ fn publish_modify_unpublish_ours() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 1b. as-feature-event (Kamailio 6.0).
+
+const FEATURE_EVENT: &str = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<DoNotDisturbEvent xmlns=\"http://www.ecma-international.org/standards/ecma-323/csta/ed3\">\n<device>1001</device>\n<doNotDisturbOn>true</doNotDisturbOn>\n</DoNotDisturbEvent>\n";
+
+/// On 6.0 pua knows the event as-feature-event (what presence_dfks publishes): pua.publish of
+/// it sends Event: as-feature-event with Content-Type application/x-as-feature-event+xml and
+/// the body exactly as given (pua passes it through), then a modify with SIP-If-Match and an
+/// unpublish. On 5.6 pua_rpc does not know the event and refuses it, sending nothing.
+///
+/// Stock, as observed: exactly that, on each version.
+fn as_feature_event(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let k = start(pua, &[]);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let first = publish_event(&k, &uri, 3600, "as-feature-event", None, Some(FEATURE_EVENT));
+    if !harness::is_6_0() {
+        assert_eq!(first.error().as_deref(), Some("Unknown event"), "{}", first.raw);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(uas.requests("PUBLISH").is_empty(), "{}", uas.trace_text());
+        return;
+    }
+    assert_eq!(first.error(), None, "{}", first.raw);
+    let p = nth_publish(&uas, 1);
+    assert_event_publish_to(&p, &uri, "as-feature-event");
+    assert_eq!(p.header("Content-Type"), Some("application/x-as-feature-event+xml"), "{}", p.text());
+    assert!(p.header("SIP-If-Match").is_none(), "{}", p.text());
+    // The trace drops the body's last line end; Content-Length counts it.
+    assert_eq!(p.body.trim_end(), FEATURE_EVENT.trim_end(), "the body goes out as given\n{}", p.text());
+    assert_eq!(header_num(&p, "Content-Length"), FEATURE_EVENT.len() as i64, "{}", p.text());
+
+    let off = FEATURE_EVENT.replace(">true<", ">false<");
+    let modified = publish_event(&k, &uri, 3600, "as-feature-event", Some(&first.etag()), Some(&off));
+    assert_eq!(modified.error(), None, "{}", modified.raw);
+    let p = nth_publish(&uas, 2);
+    assert_eq!(p.header("SIP-If-Match"), Some(first.etag().as_str()), "{}", p.text());
+    assert_eq!(p.body.trim_end(), off.trim_end(), "{}", p.text());
+
+    let gone = publish_event(&k, &uri, 0, "as-feature-event", Some(&modified.etag()), None);
+    assert_eq!(gone.error(), None, "{}", gone.raw);
+    let p = nth_publish(&uas, 3);
+    assert_event_publish_to(&p, &uri, "as-feature-event");
+    assert_eq!(header_num(&p, "Expires"), 0, "{}", p.text());
+    assert_no_body(&p);
+}
+
+#[test]
+fn as_feature_event_stock() {
+    as_feature_event(Stock);
+}
+
+#[test]
+fn as_feature_event_ours() {
+    as_feature_event(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 2. 412 to a modify and to a refresh.
 
 /// A 412 to a modify or to a refresh drops the publication. pua re-sends an initial PUBLISH

@@ -58,14 +58,27 @@ pub fn pidf(entity: &str, basic: &str, note: &str) -> String {
     )
 }
 
-/// pua_rpc's publish parameters: None is ".".
+/// pua_rpc's publish parameters for event presence: None is ".".
 pub fn publish_params(uri: &str, expires: i64, id: Option<&str>, etag: Option<&str>, body: Option<&str>) -> Vec<String> {
+    event_publish_params(uri, expires, "presence", None, id, etag, body)
+}
+
+/// pua_rpc's publish parameters for any event (content type None: the event's default).
+pub fn event_publish_params(
+    uri: &str,
+    expires: i64,
+    event: &str,
+    content_type: Option<&str>,
+    id: Option<&str>,
+    etag: Option<&str>,
+    body: Option<&str>,
+) -> Vec<String> {
     let dot = |o: Option<&str>| json_str(o.unwrap_or("."));
     let mut p = vec![
         json_str(uri),
         json_str(&expires.to_string()),
-        json_str("presence"),
-        json_str("."),
+        json_str(event),
+        dot(content_type),
         dot(id),
         dot(etag),
         json_str("."),
@@ -109,6 +122,14 @@ pub fn publish(
     let raw = k
         .jsonrpc("pua.publish", &publish_params(uri, expires, id, etag, body), RPC_WAIT)
         .unwrap_or_else(|e| panic!("pua.publish {uri} got no answer: {e}"));
+    Published { raw }
+}
+
+/// `pua.publish` of another event than presence, the content type the event's default.
+pub fn publish_event(k: &Kamailio, uri: &str, expires: i64, event: &str, etag: Option<&str>, body: Option<&str>) -> Published {
+    let raw = k
+        .jsonrpc("pua.publish", &event_publish_params(uri, expires, event, None, None, etag, body), RPC_WAIT)
+        .unwrap_or_else(|e| panic!("pua.publish {uri} ({event}) got no answer: {e}"));
     Published { raw }
 }
 
@@ -159,11 +180,16 @@ pub fn header_num(m: &SipMsg, name: &str) -> i64 {
 
 /// Asserts the parts of a PUBLISH that pua builds the same way every time.
 pub fn assert_publish_to(m: &SipMsg, uri: &str) {
+    assert_event_publish_to(m, uri, "presence");
+}
+
+/// Asserts the parts of a PUBLISH of `event` that pua builds the same way every time.
+pub fn assert_event_publish_to(m: &SipMsg, uri: &str, event: &str) {
     assert_eq!(m.method(), "PUBLISH", "{}", m.text());
     assert_eq!(m.ruri(), uri, "R-URI\n{}", m.text());
     assert!(m.header("To").is_some_and(|v| v.contains(uri)), "To\n{}", m.text());
     assert!(m.header("From").is_some_and(|v| v.contains(uri)), "From\n{}", m.text());
-    assert_eq!(m.header("Event"), Some("presence"), "{}", m.text());
+    assert_eq!(m.header("Event"), Some(event), "{}", m.text());
 }
 
 /// A PUBLISH without a body: no Content-Type, Content-Length 0.

@@ -82,6 +82,7 @@ module! {
         "kt_add" => kt_add [2, Igp, ANY_ROUTE],
         "kt_note" => kt_note [0, None, REQUEST_ROUTE],
         "kt_send" => kt_send [0, None, REQUEST_ROUTE],
+        "kt_send_plain" => kt_send_plain [0, None, REQUEST_ROUTE],
         "kt_pua_publish" => kt_pua_publish [2, Spve, ANY_ROUTE],
     },
     rpc: {
@@ -268,6 +269,15 @@ fn kt_note(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
 
 /// Sends a MESSAGE through tm to the request's Contact; the outcome lands in TM_REPORT.
 fn kt_send(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
+    send_message(msg, Some((on_sent, 7)))
+}
+
+/// The same MESSAGE without a completion callback (tm's own costs, for comparison).
+fn kt_send_plain(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
+    send_message(msg, None)
+}
+
+fn send_message(msg: &mut SipMsg, on_complete: Option<(kamailio::tm::OnComplete, usize)>) -> i32 {
     let Some(contact) = msg.header_str("Contact") else { return -1 };
     let target = contact.trim().trim_start_matches('<').split('>').next().unwrap_or_default().to_string();
     let Some(tm) = TM.get() else { return -1 };
@@ -280,9 +290,9 @@ fn kt_send(msg: &mut SipMsg, _p: &[CfgParam]) -> i32 {
         body: b"sent through tm",
         next_hop: None,
     };
-    match tm.send(&req, Some((on_sent, 7))) {
+    match tm.send(&req, on_complete) {
         Ok(Sent::Queued) => 1,
-        // event_route[tm:local-request] dropped it (6.0; 5.6 reports a drop as an error).
+        // event_route[tm:local-request] dropped it.
         Ok(Sent::Dropped) => 2,
         Err(e) => {
             lm_err!("kt_send: {e}");
