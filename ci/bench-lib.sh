@@ -1,13 +1,19 @@
 # Helpers shared by the benchmark scripts ci/bench-*.sh, which source this file first thing
 # (. "$(dirname "$0")/bench-lib.sh"); it changes to the repository root and sets $top.
+# KAMAILIO_TARGET (5.6 or 6.0, ci/target-env.sh) selects the Kamailio whose stock modules ours
+# are measured against: both servers of a run are that Kamailio.
 # They run under `set -euo pipefail` and keep their state in the arrays declared here (PID,
 # CTL, DIR, UAS_PID, SIPP_PID) and in the script's own $work, $top, $out_md and R.
 
 bench=$(basename "$0" .sh) # the prefix of the messages: bench-pua, bench-xcap-server, ...
 cd "$(dirname "$0")/.."    # the scripts run from the repository root
 top=$PWD
-schema=/usr/share/kamailio/db_sqlite
-stock_dir=/usr/lib/x86_64-linux-gnu/kamailio/modules
+# shellcheck source=ci/target-env.sh
+source ci/target-env.sh
+# The target's schema scripts and stock modules, as read from here (the paths the server maps
+# its modules from, also for 6.0 in its root).
+schema=$kamailio_sysroot/usr/share/kamailio/db_sqlite
+stock_dir=${kamailio_sysroot%/}/usr/lib/x86_64-linux-gnu/kamailio/modules
 clk_tck=$(getconf CLK_TCK)
 declare -A PID=()     # Kamailio per server: pid = pgid (stopped as a group)
 declare -A CTL=()     # kamcmd control socket per server
@@ -58,17 +64,15 @@ build_release() {
     [ "${NO_BUILD:-}" = 1 ] && return 0
     local c args=()
     for c; do args+=(-p "$c"); done
-    KAMAILIO_SRC=$(bash kamailio-headers/fetch.sh)
-    export KAMAILIO_SRC
     cargo build --release "${args[@]}" >&2
 }
 
-# copy_modules module...: target/release/lib<module>.so to $work/modules/<module>.so (a copy, not a link: a rebuild during the run must not change a loaded library).
+# copy_modules module...: $CARGO_TARGET_DIR/release/lib<module>.so to $work/modules/<module>.so (a copy, not a link: a rebuild during the run must not change a loaded library).
 copy_modules() {
     local m so
     mkdir -p "$work/modules"
     for m; do
-        so="$top/target/release/lib$m.so"
+        so="$CARGO_TARGET_DIR/release/lib$m.so"
         [ -f "$so" ] || die "$so is missing (build failed?)"
         cp "$so" "$work/modules/$m.so"
     done
@@ -145,7 +149,7 @@ fill_cfg() {
 start_kamailio() {
     local name=$1 d=$2
     shift 2
-    setsid kamailio -f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" "$@" </dev/null >"$d/kamailio.log" 2>&1 &
+    setsid "$KAMAILIO_BIN" -f "$d/kamailio.cfg" -DD -E -w "$d" -Y "$d" "$@" </dev/null >"$d/kamailio.log" 2>&1 &
     PID[$name]=$! CTL[$name]="unix:$d/ctl.sock" DIR[$name]=$d
 }
 

@@ -217,9 +217,11 @@ start_server() { # name [define]
 
 start_server ours OUR_PRESENCE_XML
 start_server stock
-# Which presence_xml each server runs: the library mapped by its main process.
+# Which presence_xml each server runs: the library mapped by its main process (by inode: a
+# 6.0 server in its root may name our file by another path).
 maps_presence_xml() { grep -o '[^ ]*/presence_xml\.so$' "/proc/$1/maps" 2>/dev/null | sort -u; }
-[ "$(maps_presence_xml "${PID[ours]}")" = "$work/modules/presence_xml.so" ] || die "ours does not run our presence_xml.so: $(maps_presence_xml "${PID[ours]}")"
+maps_inode() { awk '$6 ~ /presence_xml\.so$/ { print $5 }' "/proc/$1/maps" 2>/dev/null | sort -u; }
+[ "$(maps_inode "${PID[ours]}")" = "$(stat -c %i "$work/modules/presence_xml.so")" ] || die "ours does not run our presence_xml.so: $(maps_presence_xml "${PID[ours]}")"
 [ "$(maps_presence_xml "${PID[stock]}")" = "$stock_dir/presence_xml.so" ] || die "stock does not run the stock presence_xml.so: $(maps_presence_xml "${PID[stock]}")"
 
 # ---------------------------------------------------------------- helpers

@@ -55,7 +55,7 @@ if [ "$with_pg" = 1 ]; then
     need_tools psql runuser
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
     [ -x "$pg_bin/pg_ctl" ] || die "PostgreSQL is missing (bash ci/install.sh installs it)"
-    [ -f /usr/lib/x86_64-linux-gnu/kamailio/modules/db_postgres.so ] || die "db_postgres is missing (kamailio-postgres-modules)"
+    [ -f "$stock_dir/db_postgres.so" ] || die "db_postgres is missing (kamailio-postgres-modules)"
 fi
 
 make_work /tmp/bench-xcap
@@ -124,7 +124,7 @@ if [ "$with_pg" = 1 ]; then
         { cat "$work/pg/pg.log" >&2; die "PostgreSQL did not start"; }
     for db in ours stock; do
         psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db;" postgres >/dev/null
-        cat /usr/share/kamailio/postgres/standard-create.sql /usr/share/kamailio/postgres/presence-create.sql |
+        cat "$kamailio_sysroot"/usr/share/kamailio/postgres/{standard,presence}-create.sql |
             psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -v ON_ERROR_STOP=1 "$db" >/dev/null
     done
     echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port" >&2

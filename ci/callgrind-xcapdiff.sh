@@ -25,6 +25,8 @@ settle=${SETTLE:-3}
 modes=${MODES:-"0 1"}
 modules=(xcap_server pua presence_xml presence_xcapdiff)
 
+# valgrind runs the host's binary; Debian 13's Kamailio would need it inside its root.
+[ "$KAMAILIO_TARGET" = 5.6 ] || die "callgrind profiles run on Kamailio 5.6 only (KAMAILIO_TARGET=$KAMAILIO_TARGET)"
 need_tools kamailio kamcmd valgrind callgrind_annotate sqlite3 curl sipp python3
 make_work /tmp/callgrind-xcapdiff
 build_release "${modules[@]}"

@@ -526,6 +526,54 @@ fn db_only_mode_ours() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 7b. Requests dropped by event_route[tm:local-request].
+
+/// While the script drops every local request, pua.send_publish and pua.subscribe send
+/// nothing and no reply ever comes. Once requests go out again: a PUBLISH starts as initial
+/// (nothing was stored), and an initial SUBSCRIBE to the same presentity goes out (ours
+/// removed the dialog of the dropped one instead of waiting for its reply).
+///
+/// Stock, as observed on 5.6 and 6.0: the same.
+fn dropped_local_requests(pua: Pua) {
+    let uas = publish_uas(&[]);
+    let subs = subscribe_uas(&[]);
+    let k = start(pua, &[]);
+    let alice = format!("sip:alice@127.0.0.1:{}", uas.port);
+    let bob = format!("sip:bob@127.0.0.1:{}", subs.port);
+    k.rpc(&["pv.shvSet", "drop_local", "int", "1"]);
+    send_publish(&k, &alice, 3600, Some(&pidf(&alice, "open", "dropped")));
+    subscribe(&k, &bob, 600);
+    sleep_ms(500);
+    assert!(uas.requests("PUBLISH").is_empty(), "{}", uas.trace_text());
+    assert!(subs.requests("SUBSCRIBE").is_empty(), "{}", subs.trace_text());
+    let drops = k.log_text().matches("dropping the local").count();
+    assert_eq!(drops, 2, "the script dropped both:\n{}", k.log_text());
+    if pua == Ours {
+        let said = k.log_text().matches("dropped by event_route[tm:local-request]").count();
+        assert_eq!(said, 2, "one INFO line each:\n{}", k.log_text());
+    }
+
+    k.rpc(&["pv.shvSet", "drop_local", "int", "0"]);
+    let published = publish(&k, &alice, 3600, None, None, Some(&pidf(&alice, "open", "sent")));
+    assert_eq!(published.error(), None, "{}", published.raw);
+    let p = nth_publish(&uas, 1);
+    assert!(p.header("SIP-If-Match").is_none(), "nothing was stored for the dropped PUBLISH\n{}", p.text());
+    subscribe(&k, &bob, 600);
+    let s = nth_request(&subs, "SUBSCRIBE", 1, Duration::from_secs(5));
+    assert!(s.tag("To").is_none(), "an initial SUBSCRIBE\n{}", s.text());
+}
+
+#[test]
+fn dropped_local_requests_stock() {
+    dropped_local_requests(Stock);
+}
+
+#[test]
+fn dropped_local_requests_ours() {
+    dropped_local_requests(Ours);
+}
+
+// ---------------------------------------------------------------------------------------------
 // 8. Bad input from the presence server.
 
 /// A 200 to PUBLISH without SIP-ETag, and one with "Expires: soon": pua logs an error naming
