@@ -12,7 +12,7 @@ packages=(
     kamailio kamailio-presence-modules kamailio-xml-modules kamailio-sqlite-modules
     kamailio-utils-modules sip-tester sqlite3 curl clang libclang-dev dpkg-dev pkg-config
     libcurl4-openssl-dev libxml2-dev kamailio-lua-modules wrk postgresql kamailio-postgres-modules
-    debootstrap
+    debootstrap mariadb-server kamailio-mysql-modules
 )
 missing=()
 for p in "${packages[@]}"; do

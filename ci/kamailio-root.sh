@@ -22,7 +22,7 @@ suite=trixie
 want=6.0
 packages=(
     kamailio kamailio-presence-modules kamailio-xml-modules kamailio-sqlite-modules
-    kamailio-postgres-modules kamailio-utils-modules kamailio-lua-modules
+    kamailio-postgres-modules kamailio-mysql-modules kamailio-utils-modules kamailio-lua-modules
 )
 cache=${KAMAILIO_ROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kamailio-root}
 root=$cache/$suite
@@ -86,6 +86,20 @@ if [ ! -f "$root/.complete" ]; then
     root=$root_saved
     mv "$build" "$root"
     touch "$root/.complete"
+fi
+
+# A root cached by an earlier version of this script may lack a package added to the list since.
+missing=()
+for p in "${packages[@]}"; do
+    in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "kamailio-root.sh: installing ${missing[*]} into $root" >&2
+    { in_root apt-get update -qq && in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" && in_root apt-get clean; } >"$cache/apt.log" 2>&1 || {
+        tail -n 20 "$cache/apt.log" >&2
+        die "installing ${missing[*]} inside the $suite root failed; log: $cache/apt.log"
+    }
 fi
 
 version=$(installed_version)

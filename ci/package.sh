@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # Builds the modules in release mode and packs them as a Debian package that replaces the
-# stock modules of the same names: target/kamailio-rs-modules_<version>_<arch>.deb, or in the
-# directory given as the first argument. Prints the modules it packed, then the package's
-# path last. The package depends on exactly the installed Kamailio version, the only one
-# whose module ABI the modules accept. Needs: cargo, kamailio, dpkg-dev.
+# stock modules of the same names: kamailio-rs-modules_<version>_<arch>.deb in the cargo target
+# directory (target/, or target/kamailio-6.0/ for KAMAILIO_TARGET=6.0), or in the directory
+# given as the first argument. Prints the modules it packed, then the package's path last.
+# The package depends on exactly the target's installed Kamailio version, the only one whose
+# module ABI the modules accept: this machine's for 5.6, the Debian 13 root's
+# (ci/kamailio-root.sh) for 6.0, whose package names and library versions the Depends name too.
+# Environment: KAMAILIO_TARGET (5.6 or 6.0). Sets the target up as the other ci/ scripts do
+# (ci/target-env.sh: installs what is missing, the headers, for 6.0 the Debian 13 root).
 # Packaging files: packaging/deb/ (control.in, preinst.in, postinst.in, postrm.in, copyright).
 set -euo pipefail
 umask 022
-outdir=$(realpath -m "${1:-$(dirname "$0")/../target}")
+outdir=
+[ $# -eq 0 ] || outdir=$(realpath -m "$1")
 cd "$(dirname "$0")/.."
+# shellcheck source=ci/target-env.sh
+source ci/target-env.sh
+outdir=${outdir:-$(realpath -m "${CARGO_TARGET_DIR:-target}")}
+# The dpkg database of the system the package is for: the target's Kamailio and libraries.
+admindir=${kamailio_sysroot%/}/var/lib/dpkg
 
 modules=(xcap_client xcap_server presence_xml pua presence_xcapdiff)
 pkg=kamailio-rs-modules
 
-kamailio_version=$(dpkg-query -W -f='${Version}' kamailio 2>/dev/null || true)
-[ -n "$kamailio_version" ] || { echo "package.sh: the kamailio package is not installed" >&2; exit 1; }
+kamailio_version=$(dpkg-query --admindir="$admindir" -W -f='${Version}' kamailio 2>/dev/null || true)
+[ -n "$kamailio_version" ] || { echo "package.sh: the kamailio package is not installed in $kamailio_sysroot" >&2; exit 1; }
 for tool in cargo dpkg-deb dpkg-shlibdeps dpkg-architecture strip; do
     command -v "$tool" >/dev/null || { echo "package.sh: $tool is missing (dpkg-dev, binutils, Rust)" >&2; exit 1; }
 done
@@ -30,8 +40,6 @@ for m in "${modules[@]}"; do
     [ -f "modules/$m/Cargo.toml" ] && present+=("$m")
 done
 [ ${#present[@]} -gt 0 ] || { echo "package.sh: no module crates under modules/" >&2; exit 1; }
-KAMAILIO_SRC=${KAMAILIO_SRC:-$(bash kamailio-headers/fetch.sh)}
-export KAMAILIO_SRC
 cargo build --release $(printf -- '-p %s ' "${present[@]}")
 
 work=$(mktemp -d)
@@ -56,11 +64,17 @@ gzip -9n < README.md > "$docdir/README.md.gz"
 chmod 0644 "$docdir/README.md.gz"
 install -m 0644 packaging/deb/copyright "$docdir/copyright"
 
-# Library dependencies from the modules' ELF headers; Kamailio itself is pinned exactly.
+# Library dependencies from the modules' ELF headers, as the target's dpkg knows them: with
+# --admindir, the path of each library the modules need (found here, by soname) is looked up
+# in the target's database, and the owning package's symbols or shlibs file there gives the
+# dependency; a library that the target has under another path has no owner there and fails
+# the build. Kamailio itself is pinned exactly. (On 6.0 it warns about "diversions involved":
+# that is Debian 13's libc6 diverting /lib64/ld-linux-x86-64.so.2 for merged /usr; libc6 owns
+# the dynamic loader either way.)
 printf 'Source: %s\n\nPackage: %s\nArchitecture: %s\n' "$pkg" "$pkg" "$arch" > "$work/debian/control"
 objects=()
 for m in "${packed[@]}"; do objects+=("debian/$pkg$moddir/$m.so"); done
-shlibs=$(cd "$work" && dpkg-shlibdeps -O -xkamailio -l"/usr/lib/$multiarch/kamailio" "${objects[@]}" |
+shlibs=$(cd "$work" && dpkg-shlibdeps -O --admindir="$admindir" -xkamailio -l"/usr/lib/$multiarch/kamailio" "${objects[@]}" |
     sed -n 's/^shlibs:Depends=//p')
 depends="kamailio (= $kamailio_version)${shlibs:+, $shlibs}"
 rm "$work/debian/control"

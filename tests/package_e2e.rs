@@ -1,18 +1,22 @@
-//! The Debian package end to end: `ci/package.sh` builds it (once for this file), its contents
-//! and control data are checked with dpkg-deb, then it is installed and removed with dpkg in a
-//! scratch root, and the real Kamailio loads every module by bare name from that root's module
-//! directory: ours while the package is installed, the stock ones again after removal.
+//! The Debian package end to end, for the target's Kamailio: `ci/package.sh` builds it (once
+//! for this file), its contents and control data are checked with dpkg-deb, then it is
+//! installed and removed with dpkg in a scratch root, and the real Kamailio loads every module
+//! by bare name from that root's module directory: ours while the package is installed, the
+//! stock ones again after removal.
 //!
-//! The scratch root is a copy of the dpkg database (so that dpkg sees `kamailio` and the stock
-//! modules' owner) and of the stock module directory: copies of the files the package diverts,
-//! symlinks to the real files for all other modules. dpkg runs with `--root` and
-//! `--force-script-chrootless`, so the maintainer scripts act on `$DPKG_ROOT`, never on the
-//! machine's own modules, which other tests use meanwhile; the test asserts that they and the
-//! machine's diversions are unchanged, and undoes a diversion that reached them by mistake.
+//! The scratch root differs by target ([`Root`]). 5.6: a copy of this machine's dpkg database
+//! (so that dpkg sees `kamailio` and the stock modules' owner) and of the stock module
+//! directory (copies of the files the package diverts, symlinks to the real files for all
+//! other modules); the host's dpkg runs with `--root` and `--force-script-chrootless`, so the
+//! maintainer scripts act on `$DPKG_ROOT`. 6.0: a copy of the whole Debian 13 root, in which
+//! that root's own dpkg runs (chroot), maintainer scripts included, and whose Kamailio serves.
+//! Either way the target's own installation (this machine, or the cached Debian 13 root),
+//! which other tests use meanwhile, is never touched: the test asserts that its modules and
+//! diversions are unchanged, and undoes a diversion that reached it by mistake.
 //!
-//! Which module is loaded is read from /proc/<pid>/maps of the running server: the mapped
-//! file's path and inode, and the sha256 of that file (ours = the file in the package; stock =
-//! the stock file as it was before the install).
+//! Which module is loaded is read from /proc/<pid>/maps of the running server: the mapping of
+//! the file now at the module's path (by device and inode), and the sha256 of that file (ours
+//! = the file in the package; stock = the stock file as it was before the install).
 
 mod harness;
 
@@ -24,11 +28,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use harness::pua::{assert_publish_to, nth_publish, pidf, publish, publish_uas};
-use harness::{repo, scratch_dir, stock_modules, Kamailio, Setup};
+use harness::{is_6_0, repo, scratch_dir, stock_modules, sysroot, Kamailio, Setup, STOCK_MODULE_DIR, TARGET};
 
 const PKG: &str = "kamailio-rs-modules";
 const MODULES: [&str; 5] = ["xcap_client", "xcap_server", "presence_xml", "pua", "presence_xcapdiff"];
-/// The module directory as a path inside the package and inside the scratch root.
+/// The module directory as a path inside the package and inside a root.
 const MODDIR: &str = "usr/lib/x86_64-linux-gnu/kamailio/modules";
 const DOCDIR: &str = "usr/share/doc/kamailio-rs-modules";
 
@@ -74,8 +78,9 @@ fn workspace_version() -> String {
         .expect("version in [workspace.package]")
 }
 
+/// The target's installed Kamailio version, the one the package pins.
 fn kamailio_version() -> String {
-    run(Command::new("dpkg-query").args(["-W", "-f=${Version}", "kamailio"]))
+    Root::machine().query("kamailio", "${Version}")
 }
 
 /// The package, built once by `ci/package.sh` into a scratch directory.
@@ -83,12 +88,13 @@ fn deb() -> &'static Path {
     static DEB: OnceLock<PathBuf> = OnceLock::new();
     DEB.get_or_init(|| {
         let out = scratch_dir("package-deb");
-        let stdout = run(Command::new("bash").arg(repo().join("ci/package.sh")).arg(&out));
+        let stdout =
+            run(Command::new("bash").arg(repo().join("ci/package.sh")).arg(&out).env("KAMAILIO_TARGET", TARGET));
         let path = PathBuf::from(stdout.lines().last().expect("package.sh prints the package's path").trim());
         assert_eq!(path, out.join(format!("{PKG}_{}_amd64.deb", workspace_version())), "{stdout}");
         assert!(
-            stdout.contains(&format!("packed {}", MODULES.join(" "))),
-            "package.sh names the modules it packed:\n{stdout}"
+            stdout.contains(&format!("packed {} for kamailio {}", MODULES.join(" "), kamailio_version())),
+            "package.sh names the modules it packed and the target's Kamailio:\n{stdout}"
         );
         path
     })
@@ -125,9 +131,23 @@ fn package_holds_the_modules_their_docs_and_pins_kamailio() {
     let depends = field("Depends");
     let exact = format!("kamailio (= {})", kamailio_version());
     let on_kamailio: Vec<&str> = depends.split(", ").filter(|d| d.starts_with("kamailio ")).collect();
-    assert_eq!(on_kamailio, vec![exact.as_str()], "exactly the installed Kamailio: {depends}");
-    for lib in ["libc6", "libxml2", "libcurl4"] {
+    assert_eq!(on_kamailio, vec![exact.as_str()], "exactly the target's installed Kamailio: {depends}");
+    // The target's package names: Debian 13 renamed libcurl4 for the 64-bit time_t transition.
+    let curl = if is_6_0() { "libcurl4t64" } else { "libcurl4" };
+    for lib in ["libc6", "libxml2", curl] {
         assert!(depends.contains(&format!("{lib} (>=")), "{lib} from the modules' ELF headers: {depends}");
+    }
+    // Every dependency is installed on the target, in a version that satisfies it.
+    let machine = Root::machine();
+    for dep in depends.split(", ") {
+        let (name, relation) = dep.split_once(" (").unwrap_or((dep, ""));
+        let installed = machine.query(name, "${Status} ${Version}");
+        let version = installed
+            .strip_prefix("install ok installed ")
+            .unwrap_or_else(|| panic!("{name} (of {depends}) is installed on the {TARGET} target: {installed:?}"));
+        if let Some((op, min)) = relation.trim_end_matches(')').split_once(' ') {
+            run(Command::new("dpkg").args(["--compare-versions", version, op, min]));
+        }
     }
 
     // dpkg-deb -c: mode, owner, size, date, time, ./path.
@@ -188,18 +208,35 @@ fn package_holds_the_modules_their_docs_and_pins_kamailio() {
     done_with_package();
 }
 
-/// A scratch dpkg root: the dpkg database, and the stock module directory with copies of the
-/// files the package diverts and symlinks for the rest.
+/// Runs a command chrooted in the root `$1`, with /dev and /proc, as ci/kamailio-root.sh does:
+/// in a private mount namespace (`unshare --mount --propagation private`), so that the mounts
+/// are never seen outside it and vanish with it.
+const IN_ROOT: &str =
+    r#"r=$1; shift; mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" && exec chroot "$r" "$@""#;
+
+/// A dpkg root: a scratch one that the test installs into ([`Root::new`]), or the target's own
+/// system ([`Root::machine`]: this machine for 5.6, the cached Debian 13 root for 6.0).
+/// On 5.6 the host's dpkg tools act on it with `--root`; on 6.0 the root's own run in it.
 struct Root {
     dir: PathBuf,
+    /// Removed when dropped (the scratch roots).
+    scratch: bool,
 }
 
 impl Root {
+    /// A scratch root. 5.6: the dpkg database, and the stock module directory with copies of
+    /// the files the package diverts and symlinks for the rest. 6.0: a copy of the whole
+    /// Debian 13 root.
     fn new() -> Root {
-        let dir = scratch_dir("package-root");
+        let root = Root { dir: scratch_dir("package-root"), scratch: true };
+        let dir = &root.dir;
+        if is_6_0() {
+            run(Command::new("cp").arg("-a").arg(sysroot().join(".")).arg(dir));
+            return root;
+        }
         std::fs::create_dir_all(dir.join("var/lib")).unwrap();
         run(Command::new("cp").arg("-a").arg("/var/lib/dpkg").arg(dir.join("var/lib/")));
-        let moddir = dir.join(MODDIR);
+        let moddir = root.moddir();
         std::fs::create_dir_all(&moddir).unwrap();
         for entry in std::fs::read_dir(stock_modules()).unwrap() {
             let entry = entry.unwrap();
@@ -218,74 +255,152 @@ impl Root {
                 assert!(meta.file_type().is_file(), "{} must be a copy", p.display());
             }
         }
-        Root { dir }
+        root
+    }
+
+    /// The target's own system, which the test must leave as it is.
+    fn machine() -> Root {
+        Root { dir: sysroot(), scratch: false }
     }
 
     fn moddir(&self) -> PathBuf {
         self.dir.join(MODDIR)
     }
 
-    fn dpkg(&self, args: &[&str]) -> String {
-        run(Command::new("dpkg")
-            .arg(format!("--root={}", self.dir.display()))
-            .arg(format!("--log={}", self.dir.join("dpkg.log").display()))
-            .arg("--force-script-chrootless")
-            .args(args))
+    /// The module directory as this root's Kamailio sees it: on 6.0 it runs chrooted in it.
+    fn kamailio_moddir(&self) -> PathBuf {
+        if is_6_0() {
+            PathBuf::from(STOCK_MODULE_DIR)
+        } else {
+            self.moddir()
+        }
     }
 
-    /// The package's dpkg status in this root; empty when dpkg does not know it (purged).
-    fn status(&self) -> String {
-        let out = Command::new("dpkg-query")
-            .arg(format!("--root={}", self.dir.display()))
-            .args(["-W", "-f=${Status}", PKG])
+    /// `path`, a file in this root, as the dpkg tools acting on it see it.
+    fn inside(&self, path: &Path) -> PathBuf {
+        if is_6_0() {
+            Path::new("/").join(path.strip_prefix(&self.dir).expect("a file in the root"))
+        } else {
+            path.to_path_buf()
+        }
+    }
+
+    /// `program` acting on this root. 5.6: the host's, pointed at the root by `host_args` and
+    /// by the environment that dpkg gives maintainer scripts. 6.0: the root's own, chrooted in
+    /// it (`host_args` are not for it).
+    fn command(&self, program: &str, host_args: &[String]) -> Command {
+        if is_6_0() {
+            let mut cmd = Command::new("unshare");
+            cmd.args(["--mount", "--propagation", "private", "sh", "-c", IN_ROOT, "sh"])
+                .arg(&self.dir)
+                .arg(program)
+                .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+            cmd
+        } else {
+            let mut cmd = Command::new(program);
+            cmd.args(host_args).env("DPKG_ROOT", &self.dir).env("DPKG_ADMINDIR", self.dir.join("var/lib/dpkg"));
+            cmd
+        }
+    }
+
+    /// `--root=<dir>`, for the host's dpkg tools.
+    fn root_option(&self) -> String {
+        format!("--root={}", self.dir.display())
+    }
+
+    fn dpkg(&self, args: &[&str]) -> String {
+        let log = format!("--log={}", self.dir.join("dpkg.log").display());
+        run(self.command("dpkg", &[self.root_option(), log, "--force-script-chrootless".into()]).args(args))
+    }
+
+    /// `dpkg-query -W -f=<format> <pkg>` in this root; empty when dpkg does not know `pkg`.
+    fn query(&self, pkg: &str, format: &str) -> String {
+        let out = self
+            .command("dpkg-query", &[self.root_option()])
+            .args(["-W", &format!("-f={format}"), pkg])
             .output()
             .expect("run dpkg-query");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// The package diverting `/<MODDIR>/<m>.so` in this root, if any.
-    fn diverted_by(&self, m: &str) -> String {
-        diverted_by(Some(&self.dir), m)
+    /// The package's dpkg status in this root; empty when dpkg does not know it (purged).
+    fn status(&self) -> String {
+        self.query(PKG, "${Status}")
     }
 
-    /// Runs one of the package's maintainer scripts against this root, as dpkg would.
+    fn divert(&self, args: &[&str]) -> String {
+        run(self.command("dpkg-divert", &[self.root_option()]).args(args))
+    }
+
+    /// The package diverting `/<MODDIR>/<m>.so` in this root, if any.
+    fn diverted_by(&self, m: &str) -> String {
+        self.divert(&["--listpackage", &format!("/{MODDIR}/{m}.so")]).trim().to_string()
+    }
+
+    /// All diversions in this root, sorted.
+    fn diversions(&self) -> String {
+        let mut lines: Vec<String> = self.divert(&["--list"]).lines().map(String::from).collect();
+        lines.sort();
+        lines.join("\n")
+    }
+
+    /// Copies `file` into this root (under /package-test/), where its dpkg tools see it.
+    fn copy_in(&self, file: &Path) -> PathBuf {
+        let dir = self.dir.join("package-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let to = dir.join(file.file_name().unwrap());
+        std::fs::copy(file, &to).unwrap();
+        to
+    }
+
+    /// Runs one of the package's maintainer scripts (a file in this root) against this root,
+    /// as dpkg would.
     fn script(&self, control: &Path, script: &str, arg: &str) -> String {
-        run(Command::new("sh")
-            .arg(control.join(script))
+        run(self
+            .command("sh", &[])
+            .arg(self.inside(&control.join(script)))
             .arg(arg)
-            .env("DPKG_ROOT", &self.dir)
-            .env("DPKG_ADMINDIR", self.dir.join("var/lib/dpkg"))
             .env("DPKG_MAINTSCRIPT_PACKAGE", PKG))
     }
 }
 
-/// `dpkg-divert --listpackage` for module `m`, on the machine (None) or in a root.
-fn diverted_by(root: Option<&Path>, m: &str) -> String {
-    let mut cmd = Command::new("dpkg-divert");
-    if let Some(r) = root {
-        cmd.arg("--root").arg(r);
+impl Drop for Root {
+    /// A scratch root goes, unless something is mounted under it (rm would follow the mount).
+    fn drop(&mut self) {
+        if !self.scratch {
+            return;
+        }
+        let mounts = Command::new("findmnt").args(["-rn", "-o", "TARGET"]).output().expect("run findmnt");
+        let mounts = String::from_utf8_lossy(&mounts.stdout);
+        if let Some(m) = mounts.lines().find(|m| Path::new(m).starts_with(&self.dir)) {
+            eprintln!("package_e2e: {m} is mounted; {} is left in place", self.dir.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
-    run(cmd.arg("--listpackage").arg(format!("/{MODDIR}/{m}.so"))).trim().to_string()
 }
 
-/// The machine's module files and diversions, checked when the test ends, however it ends; a
-/// diversion of ours that reached the machine is undone.
+/// The target's module files and diversions, checked when the test ends, however it ends; a
+/// diversion of ours that reached them is undone.
 struct MachineGuard {
+    machine: Root,
     hashes: BTreeMap<&'static str, Option<String>>,
     diversions: String,
 }
 
 impl MachineGuard {
     fn new() -> MachineGuard {
-        MachineGuard { hashes: module_hashes(&stock_modules()), diversions: machine_diversions() }
+        let machine = Root::machine();
+        assert_eq!(machine.moddir(), stock_modules());
+        MachineGuard { hashes: module_hashes(&machine.moddir()), diversions: machine.diversions(), machine }
     }
 
     fn unchanged(&self) -> Result<(), String> {
-        let now = module_hashes(&stock_modules());
-        let diversions = machine_diversions();
+        let now = module_hashes(&self.machine.moddir());
+        let diversions = self.machine.diversions();
         if now != self.hashes || diversions != self.diversions {
             return Err(format!(
-                "the machine's modules or diversions changed:\nbefore {:?}\n{}\nafter {now:?}\n{diversions}",
+                "the {TARGET} target's modules or diversions changed:\nbefore {:?}\n{}\nafter {now:?}\n{diversions}",
                 self.hashes, self.diversions
             ));
         }
@@ -293,21 +408,17 @@ impl MachineGuard {
     }
 }
 
-fn machine_diversions() -> String {
-    let mut lines: Vec<String> = run(Command::new("dpkg-divert").arg("--list")).lines().map(String::from).collect();
-    lines.sort();
-    lines.join("\n")
-}
-
 impl Drop for MachineGuard {
     fn drop(&mut self) {
         for m in MODULES {
-            if diverted_by(None, m) == PKG {
+            if self.machine.diverted_by(m) == PKG {
                 let file = format!("/{MODDIR}/{m}.so");
-                let _ = Command::new("dpkg-divert")
+                let _ = self
+                    .machine
+                    .command("dpkg-divert", &[self.machine.root_option()])
                     .args(["--package", PKG, "--rename", "--divert", &format!("{file}.stock"), "--remove", &file])
                     .status();
-                eprintln!("package_e2e: undid a diversion of the machine's {file}");
+                eprintln!("package_e2e: undid a diversion of {}{file}", self.machine.dir.display());
             }
         }
         if let Err(e) = self.unchanged() {
@@ -320,30 +431,31 @@ impl Drop for MachineGuard {
     }
 }
 
-/// The file the server maps for module `m` from `moddir`: (path, inode), from /proc/<pid>/maps.
-fn mapped(k: &Kamailio, moddir: &Path, m: &str) -> Option<(PathBuf, u64)> {
-    let maps = std::fs::read_to_string(format!("/proc/{}/maps", k.pid().expect("running"))).unwrap();
-    let want = moddir.join(format!("{m}.so"));
-    maps.lines().find_map(|l| {
-        // address perms offset dev inode path
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() == 6 && Path::new(f[5]) == want).then(|| (want.clone(), f[4].parse().unwrap()))
-    })
-}
-
 /// Asserts that the server runs module `m` from the file now at `moddir/<m>.so`, whose content
-/// has the sha256 `expected` (`what` names it in messages).
+/// has the sha256 `expected` (`what` names it in messages): its /proc/<pid>/maps maps a file of
+/// that device and inode. (The paths there are the server's: a 6.0 server, chrooted in a mount
+/// namespace of its own, could see its files under other paths than these.)
 fn assert_loaded(k: &Kamailio, moddir: &Path, m: &str, expected: &str, what: &str) {
     let file = moddir.join(format!("{m}.so"));
-    let (path, inode) =
-        mapped(k, moddir, m).unwrap_or_else(|| panic!("{} is not mapped by the server", file.display()));
-    assert_eq!(inode, std::fs::metadata(&path).unwrap().ino(), "the mapped {m}.so is the file at {}", path.display());
-    assert_eq!(sha256(&path), expected, "{m}.so loaded is {what}");
+    let meta = std::fs::metadata(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let dev = format!("{:02x}:{:02x}", libc::major(meta.dev()), libc::minor(meta.dev()));
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", k.pid().expect("running"))).unwrap();
+    let mapped = maps.lines().any(|l| {
+        // address perms offset dev inode path
+        let f: Vec<&str> = l.split_whitespace().collect();
+        f.len() == 6 && f[3] == dev && f[4].parse() == Ok(meta.ino())
+    });
+    let name = format!("/{m}.so");
+    let lines: Vec<&str> = maps.lines().filter(|l| l.contains(&name)).collect();
+    assert!(mapped, "{} is not mapped by the server; its {m}.so mappings:\n{}", file.display(), lines.join("\n"));
+    assert_eq!(sha256(&file), expected, "{m}.so loaded is {what}");
 }
 
+/// This root's Kamailio: the host's for 5.6, the root's own for 6.0.
 fn start(root: &Root, with_xcapdiff: bool) -> Kamailio {
     let mut s = Setup::new("package.cfg", &[]);
-    s.vars.push(("PKG_MODDIR", root.moddir().display().to_string()));
+    s.vars.push(("PKG_MODDIR", root.kamailio_moddir().display().to_string()));
+    s.sysroot = is_6_0().then(|| root.dir.clone());
     s.schemas = &["presence"];
     s.defines = if with_xcapdiff { &["WITH_XCAPDIFF"] } else { &[] };
     Kamailio::start(s)
@@ -420,7 +532,6 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
     let machine = MachineGuard::new();
     let stock = machine.hashes.clone();
     assert!(stock["pua"].is_some() && stock["xcap_server"].is_some(), "the stock presence modules are installed");
-    let deb = deb();
     let ours: BTreeMap<&str, String> =
         MODULES.iter().map(|m| (*m, sha256(&unpacked().join(MODDIR).join(format!("{m}.so"))))).collect();
     for m in MODULES {
@@ -429,11 +540,13 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
     let root = Root::new();
     let moddir = root.moddir();
     assert_eq!(module_hashes(&moddir), stock, "the root starts with the stock modules");
+    let deb = root.copy_in(deb());
+    let deb_inside = root.inside(&deb);
 
     // The maintainer scripts alone, each run twice: set -e holds and a second run changes
     // nothing.
-    let control = root.dir.join("control");
-    run(Command::new("dpkg-deb").arg("-e").arg(deb).arg(&control));
+    let control = root.dir.join("package-test/control");
+    run(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&control));
     for _ in 0..2 {
         root.script(&control, "preinst", "install");
         for m in MODULES {
@@ -456,7 +569,7 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
     // Installed (twice: the second time is an upgrade over itself): ours under the stock
     // names, the stock modules beside them as <name>.so.stock.
     for _ in 0..2 {
-        root.dpkg(&["-i", deb.to_str().unwrap()]);
+        root.dpkg(&["-i", deb_inside.to_str().unwrap()]);
         assert_eq!(root.status(), "install ok installed");
         for m in MODULES {
             assert_eq!(sha256(&moddir.join(format!("{m}.so"))), ours[m], "{m}.so is ours");
@@ -476,8 +589,8 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
 
     // An upgrade to a version without pua: dpkg removes our pua.so, and the stock one gets its
     // name back with the diversion gone; the other modules stay ours.
-    let fewer = without_module(deb, "pua", &root.dir.join("fewer"));
-    root.dpkg(&["-i", fewer.to_str().unwrap()]);
+    let fewer = without_module(&deb, "pua", &root.dir.join("package-test/fewer"));
+    root.dpkg(&["-i", root.inside(&fewer).to_str().unwrap()]);
     for m in MODULES {
         if m == "pua" {
             assert_eq!(module_hashes(&moddir)[m], stock[m], "the stock pua.so is back");
@@ -503,7 +616,7 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
     }
     machine.unchanged().unwrap();
 
-    // Debian's Kamailio has no presence_xcapdiff: the config leaves it out.
+    // Debian's Kamailio (5.6 and 6.0) has no presence_xcapdiff: the config leaves it out.
     let k = start(&root, false);
     for m in MODULES.iter().filter(|m| stock[*m].is_some()) {
         assert_loaded(&k, &moddir, m, stock[m].as_deref().unwrap(), "stock");
@@ -512,6 +625,6 @@ fn installing_replaces_the_stock_modules_and_removing_brings_them_back() {
     drop(k);
 
     machine.unchanged().unwrap();
-    let _ = std::fs::remove_dir_all(&root.dir);
+    drop(root);
     done_with_package();
 }

@@ -9,6 +9,7 @@
 //! target's own installation (stock modules, schema scripts) are read under [`sysroot`].
 #![allow(dead_code)]
 
+pub mod mariadb;
 pub mod postgres;
 pub mod pua;
 pub mod xcap;
@@ -221,9 +222,12 @@ impl Kamailio {
         for d in setup.defines {
             cmd.args(["-A", d]);
         }
-        // The configs load the PostgreSQL driver on this define.
+        // The configs load the PostgreSQL and MySQL drivers on these defines.
         if setup.db_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
             cmd.args(["-A", "WITH_POSTGRES"]);
+        }
+        if setup.db_url.as_deref().is_some_and(|u| u.starts_with("mysql")) {
+            cmd.args(["-A", "WITH_MYSQL"]);
         }
         // Its own process group, so that stopping it by PID also stops its workers.
         // One handle for both streams, so that they share the file offset.
