@@ -23,6 +23,7 @@ if [ "$KAMAILIO_TARGET" = 6.0 ]; then
     export KAMAILIO_BIN=$CARGO_TARGET_DIR/kamailio
     kamailio_sysroot=$(cat "$CARGO_TARGET_DIR/root")
 else
+    export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
     export KAMAILIO_BIN=/usr/sbin/kamailio
     kamailio_sysroot=/
 fi

@@ -9,7 +9,7 @@
 //! target's own installation (stock modules, schema scripts) are read under [`sysroot`].
 #![allow(dead_code)]
 
-pub mod mariadb;
+pub mod db;
 pub mod postgres;
 pub mod pua;
 pub mod xcap;
@@ -123,11 +123,13 @@ pub struct Setup<'a> {
     pub db_url: Option<String>,
     /// 6.0 only: run the Kamailio of this copy of the Debian 13 root instead of the cached one.
     pub sysroot: Option<PathBuf>,
+    /// Run on this database (shared with other servers) instead of a fresh one.
+    pub db: Option<db::TestDb>,
 }
 
 impl<'a> Setup<'a> {
     pub fn new(config: &'a str, modules: &'a [&'a str]) -> Self {
-        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None, db_url: None, sysroot: None }
+        Setup { config, modules, vars: Vec::new(), defines: &[], schemas: &[], sql: "", db_from: None, db_url: None, sysroot: None, db: None }
     }
 }
 
@@ -141,6 +143,8 @@ pub struct Kamailio {
     pub ctl: PathBuf,
     pub db: PathBuf,
     pub log: PathBuf,
+    /// The database it runs on, unless the setup gave only a URL.
+    test_db: Option<db::TestDb>,
 }
 
 /// A server that failed to start: its exit status and log.
@@ -174,19 +178,18 @@ impl Kamailio {
             std::os::unix::fs::symlink(module_so(m), moddir.join(format!("{m}.so"))).unwrap();
         }
         let db = dir.join("kamailio.db");
-        if setup.db_url.is_some() {
-            // The caller's database.
+        // A fresh database of this thread's back end (db::run_on), unless the setup names one.
+        let test_db = if let Some(shared) = &setup.db {
+            Some(shared.clone())
+        } else if setup.db_url.is_some() {
+            None
         } else if let Some(from) = &setup.db_from {
             std::fs::copy(from, &db).expect("copy the database");
+            Some(db::TestDb::sqlite_file(&db))
         } else {
-            let mut sql = String::new();
-            for s in ["standard"].iter().chain(setup.schemas) {
-                sql.push_str(&std::fs::read_to_string(sqlite_schema().join(format!("{s}-create.sql"))).unwrap());
-            }
-            sql.push_str(setup.sql);
-            sqlite(&db, &sql);
-        }
-
+            Some(db::TestDb::create(db::backend(), &db, setup.schemas, setup.sql))
+        };
+        let db_url = setup.db_url.clone().or_else(|| test_db.as_ref().map(db::TestDb::url));
         let sip_port = free_port();
         let http_port = loop {
             let p = free_port();
@@ -201,7 +204,7 @@ impl Kamailio {
             ("HTTP_PORT", http_port.to_string()),
             ("MODDIR", moddir.display().to_string()),
             ("CTL", ctl.display().to_string()),
-            ("DB_URL", setup.db_url.clone().unwrap_or_else(|| format!("sqlite:///{}", db.display()))),
+            ("DB_URL", db_url.clone().unwrap()),
             ("CONFIGS", repo().join("test-configs").display().to_string()),
         ];
         vars.extend(setup.vars.iter().map(|(k, v)| (*k, v.clone())));
@@ -223,10 +226,10 @@ impl Kamailio {
             cmd.args(["-A", d]);
         }
         // The configs load the PostgreSQL and MySQL drivers on these defines.
-        if setup.db_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
+        if db_url.as_deref().is_some_and(|u| u.starts_with("postgres")) {
             cmd.args(["-A", "WITH_POSTGRES"]);
         }
-        if setup.db_url.as_deref().is_some_and(|u| u.starts_with("mysql")) {
+        if db_url.as_deref().is_some_and(|u| u.starts_with("mysql")) {
             cmd.args(["-A", "WITH_MYSQL"]);
         }
         // Its own process group, so that stopping it by PID also stops its workers.
@@ -234,7 +237,7 @@ impl Kamailio {
         let logf = std::fs::File::create(&log).unwrap();
         cmd.process_group(0).stdin(Stdio::null()).stdout(logf.try_clone().unwrap()).stderr(logf);
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {KAMAILIO}: {e}"));
-        let mut k = Kamailio { child: Some(child), dir, sip_port, http_port, ctl, db, log };
+        let mut k = Kamailio { child: Some(child), dir, sip_port, http_port, ctl, db, log, test_db };
 
         let deadline = Instant::now() + Duration::from_secs(if expect_up { 20 } else { 10 });
         loop {
@@ -402,7 +405,15 @@ impl Kamailio {
 
     /// Runs SQL against this server's SQLite database and returns sqlite3's output.
     pub fn sql(&self, q: &str) -> String {
-        sqlite(&self.db, q)
+        match &self.test_db {
+            Some(d) => d.sql(q),
+            None => sqlite(&self.db, q),
+        }
+    }
+
+    /// The database this server runs on, to start another server on it.
+    pub fn database(&self) -> db::TestDb {
+        self.test_db.clone().expect("a server started on a database URL only")
     }
 
     /// Stops the server by PID (its process group), waiting for it to exit.
@@ -433,7 +444,7 @@ impl Drop for Kamailio {
     }
 }
 
-fn sqlite(db: &Path, sql: &str) -> String {
+pub(crate) fn sqlite(db: &Path, sql: &str) -> String {
     let mut child = Command::new("sqlite3")
         .arg(db)
         .stdin(Stdio::piped())
