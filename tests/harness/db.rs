@@ -65,6 +65,25 @@ macro_rules! on_every_backend {
     )+};
 }
 
+/// One test per database server back end of each function named: `<name>::postgres`,
+/// `<name>::mariadb` (for what SQLite, a file of one machine, does not do: several nodes).
+#[macro_export]
+macro_rules! on_server_backends {
+    ($($f:ident),+ $(,)?) => {$(
+        mod $f {
+            use crate::harness::db::{run_on, Backend};
+            #[test]
+            fn postgres() {
+                run_on(Backend::Postgres, super::$f)
+            }
+            #[test]
+            fn mariadb() {
+                run_on(Backend::MariaDb, super::$f)
+            }
+        }
+    )+};
+}
+
 /// A test's database; clones share it. A server database is dropped with the last clone.
 #[derive(Clone)]
 pub struct TestDb(Arc<Inner>);

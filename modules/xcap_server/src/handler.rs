@@ -6,7 +6,7 @@ use crate::doc::{self, select, validate_document_with};
 use crate::error::XcapError;
 use crate::etag::{check_preconditions, Method as EtagMethod, Precondition};
 use crate::selector::{NodeSelector, Terminal};
-use crate::store::{DirEntry, DocKey, StoredDoc, TypedDoc};
+use crate::store::{DirEntry, DocKey, StoredDoc, TypedDoc, Written};
 use crate::uri::XcapUri;
 pub use crate::xcapdiff::Change;
 use crate::xml_text::escape_attr;
@@ -66,10 +66,11 @@ pub trait Storage {
     fn fetch_etag(&mut self, key: &DocKey) -> Result<Option<String>, String> {
         Ok(self.fetch(key)?.map(|d| d.etag))
     }
-    /// Stores a document; `exists` when the caller has just fetched it under the document's
-    /// lock (so no statement asks again). True when it was created.
-    fn store(&mut self, key: &DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String>;
-    fn remove(&mut self, key: &DocKey) -> Result<(), String>;
+    /// Stores a document if it is still as the caller read it: tagged `expected`, or absent
+    /// when None (see [`crate::store::store`]).
+    fn store(&mut self, key: &DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<Written, String>;
+    /// Removes a document if it is still tagged `expected`.
+    fn remove(&mut self, key: &DocKey, expected: &str) -> Result<Written, String>;
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<DirEntry>, String>;
     /// Every document of `doc_type`, of all users (for server-wide uniqueness).
     fn all_of_type(&mut self, doc_type: i32) -> Result<Vec<TypedDoc>, String>;
@@ -77,6 +78,40 @@ pub trait Storage {
     fn new_etag(&mut self) -> String;
     /// Runs `f` holding the lock for one document (across processes).
     fn locked<T>(&mut self, doc_uri: &str, f: impl FnOnce(&mut Self) -> T) -> T;
+    /// Runs `f` as the only writer of all documents, across every server on the database.
+    fn exclusive<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, String>;
+}
+
+/// How often a change that lost a race with another writer (another node on the same
+/// database) is made again on what that writer left, before the client gets a 503.
+const WRITE_ATTEMPTS: usize = 16;
+
+/// The outcome of one attempt at a change.
+enum Attempt {
+    Done(Response),
+    /// Another writer changed the document between reading and writing it.
+    Raced,
+}
+
+impl From<Response> for Attempt {
+    fn from(r: Response) -> Attempt {
+        Attempt::Done(r)
+    }
+}
+
+/// Makes a change, again from a fresh read whenever another writer got in between: the
+/// preconditions are then checked against that writer's version (so a conditional request
+/// gets its 412) and an unconditional one applies to it (so no acknowledged change is lost).
+fn with_retries(doc_uri: &str, mut attempt: impl FnMut() -> Attempt) -> Response {
+    for _ in 0..WRITE_ATTEMPTS {
+        if let Attempt::Done(r) = attempt() {
+            return r;
+        }
+    }
+    let mut r = Response::new(503, "Service Unavailable");
+    r.headers.push(("Retry-After".into(), "1".into()));
+    r.log = Some(format!("{doc_uri} was changed by other writers {WRITE_ATTEMPTS} times while this request tried to change it"));
+    r
 }
 
 impl Response {
@@ -157,8 +192,8 @@ pub fn handle<S: Storage>(req: &Request, storage: &mut S) -> Response {
     let key = DocKey { username, domain, doc_uri: &uri.adoc };
     match req.method {
         Method::Get => get(req, &uri, selector.as_ref(), &key, storage),
-        Method::Put => storage.locked(&uri.adoc, |s| put(req, &uri, selector.as_ref(), &key, s)),
-        Method::Delete => storage.locked(&uri.adoc, |s| delete(req, &uri, selector.as_ref(), &key, s)),
+        Method::Put => with_retries(&uri.adoc, || storage.locked(&uri.adoc, |s| put(req, &uri, selector.as_ref(), &key, s))),
+        Method::Delete => with_retries(&uri.adoc, || storage.locked(&uri.adoc, |s| delete(req, &uri, selector.as_ref(), &key, s))),
     }
 }
 
@@ -232,60 +267,75 @@ fn media_type(ct: &str) -> String {
     ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
-fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
+fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Attempt {
     let body = req.body.unwrap_or_default();
     let expected = match expected_type(uri, selector) {
         Ok(t) => t,
-        Err(e) => return e.into(),
+        Err(e) => return Response::from(e).into(),
     };
     if req.strict_content_type && req.content_type.map(media_type).as_deref() != Some(expected) {
-        return XcapError::UnsupportedMediaType.into();
+        return Response::from(XcapError::UnsupportedMediaType).into();
     }
     if body.len() > req.max_doc_bytes {
-        return XcapError::PayloadTooLarge { limit: req.max_doc_bytes }.into();
+        return Response::from(XcapError::PayloadTooLarge { limit: req.max_doc_bytes }).into();
     }
     // A whole-document PUT needs only the current entity tag, not the stored document.
     let loaded = if selector.is_some() { load(storage, key) } else { load_etag(storage, key) };
     let current = match loaded {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into(),
     };
     if let Some(r) = preconditions(req, EtagMethod::Put, current.as_ref().map(|(_, e)| e.as_str())) {
-        return r;
+        return r.into();
     }
     // The new document, and whether the resource the URI names (document, element or
     // attribute) is new: 201 rather than 200.
     let (new_doc, created) = match (selector, &current) {
         (None, c) => match validate_document_with(body, uri.auid, req.max_doc_bytes, req.schema_validation) {
             Ok(()) => (body.to_vec(), c.is_none()),
-            Err(e) => return e.into(),
+            Err(e) => return Response::from(e).into(),
         },
         // A node of a document that does not exist: its parent is missing.
-        (Some(_), None) => return XcapError::NoParent { ancestor: None }.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
+        (Some(_), None) => {
+            return Response::from(XcapError::NoParent { ancestor: None }.anchor_ancestor(&uri.adoc, uri.query.as_deref())).into()
+        }
         (Some(sel), Some((doc, _))) => {
-            let Ok(text) = std::str::from_utf8(body) else { return XcapError::NotUtf8.into() };
+            let Ok(text) = std::str::from_utf8(body) else { return Response::from(XcapError::NotUtf8).into() };
             let outcome = match &sel.terminal {
                 Some(Terminal::Attribute(_)) => doc::put_attribute(doc, sel, text),
                 _ => doc::put_element(doc, sel, text),
             };
             match outcome.and_then(|o| validate_document_with(o.doc.as_bytes(), uri.auid, req.max_doc_bytes, req.schema_validation).map(|()| o)) {
                 Ok(o) => (o.doc.into_bytes(), o.created),
-                Err(e) => return e.anchor_ancestor(&uri.adoc, uri.query.as_deref()).into(),
+                Err(e) => return Response::from(e.anchor_ancestor(&uri.adoc, uri.query.as_deref())).into(),
             }
         }
     };
-    if uri.auid == Auid::RlsServices {
-        if let Some(r) = services_taken_elsewhere(storage, key, &new_doc) {
-            return r;
-        }
-    }
+    let previous = current.map(|(_, e)| e);
     let etag = storage.new_etag();
-    match storage.store(key, current.is_some(), uri.auid.doc_type(), &new_doc, &etag) {
+    let write = |s: &mut S| s.store(key, previous.as_deref(), uri.auid.doc_type(), &new_doc, &etag);
+    let written = if uri.auid == Auid::RlsServices {
+        // Service URIs are unique across every user's documents: checked and written with no
+        // other writer of the table in between, on any server.
+        let checked = storage.exclusive(|s| match services_taken_elsewhere(s, key, &new_doc) {
+            Some(r) => Ok(Err(r)),
+            None => write(s).map(Ok),
+        });
+        match checked.and_then(|r| r) {
+            Ok(Ok(w)) => Ok(w),
+            Ok(Err(r)) => return r.into(),
+            Err(e) => Err(e),
+        }
+    } else {
+        write(storage)
+    };
+    match written {
+        Ok(Written::Conflict) => Attempt::Raced,
         Ok(_) => {
             let r = if created { Response::new(201, "Created") } else { Response::new(200, "OK") };
-            r.with_etag(&etag).with_change(key.doc_uri, current.map(|(_, e)| e), Some(&etag))
+            r.with_etag(&etag).with_change(key.doc_uri, previous, Some(&etag)).into()
         }
-        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
+        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)).into(),
     }
 }
 
@@ -302,29 +352,31 @@ fn services_taken_elsewhere<S: Storage>(storage: &mut S, key: &DocKey, new_doc: 
     doc::services_taken(new_text, texts).err().map(Response::from)
 }
 
-fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Response {
+fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Attempt {
     let (doc, etag) = match load(storage, key) {
         Ok(Some(d)) => d,
-        Ok(None) => return XcapError::NotFound("no such document").into(),
-        Err(r) => return r,
+        Ok(None) => return Response::from(XcapError::NotFound("no such document")).into(),
+        Err(r) => return r.into(),
     };
     if let Some(r) = preconditions(req, EtagMethod::Delete, Some(&etag)) {
-        return r;
+        return r.into();
     }
     let Some(sel) = selector else {
-        return match storage.remove(key) {
-            Ok(()) => Response::new(200, "OK").with_change(key.doc_uri, Some(etag), None),
-            Err(e) => Response::internal(format!("deleting {}: {e}", key.doc_uri)),
+        return match storage.remove(key, &etag) {
+            Ok(Written::Conflict) => Attempt::Raced,
+            Ok(_) => Response::new(200, "OK").with_change(key.doc_uri, Some(etag), None).into(),
+            Err(e) => Response::internal(format!("deleting {}: {e}", key.doc_uri)).into(),
         };
     };
     let new_doc = match doc::delete(&doc, sel).and_then(|d| validate_document_with(d.as_bytes(), uri.auid, usize::MAX, req.schema_validation).map(|()| d)) {
         Ok(d) => d,
-        Err(e) => return e.into(),
+        Err(e) => return Response::from(e).into(),
     };
     let new_etag = storage.new_etag();
-    match storage.store(key, true, uri.auid.doc_type(), new_doc.as_bytes(), &new_etag) {
-        Ok(_) => Response::new(200, "OK").with_etag(&new_etag).with_change(key.doc_uri, Some(etag), Some(&new_etag)),
-        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)),
+    match storage.store(key, Some(&etag), uri.auid.doc_type(), new_doc.as_bytes(), &new_etag) {
+        Ok(Written::Conflict) => Attempt::Raced,
+        Ok(_) => Response::new(200, "OK").with_etag(&new_etag).with_change(key.doc_uri, Some(etag), Some(&new_etag)).into(),
+        Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)).into(),
     }
 }
 
@@ -375,21 +427,40 @@ mod tests {
         docs: HashMap<String, (i32, Vec<u8>, String)>,
         tags: u64,
         fail_store: bool,
+        /// How many writes lose a race with another writer before one goes through.
+        races: usize,
+        /// Another writer's version of the document, stored just before the next write.
+        sneak_in: Option<Vec<u8>>,
     }
 
     impl Storage for Memory {
         fn fetch(&mut self, key: &DocKey) -> Result<Option<StoredDoc>, String> {
             Ok(self.docs.get(key.doc_uri).map(|(_, d, e)| StoredDoc { doc: d.clone(), etag: e.clone() }))
         }
-        fn store(&mut self, key: &DocKey, _exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
+        fn store(&mut self, key: &DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<Written, String> {
             if self.fail_store {
                 return Err("database is down".into());
             }
-            Ok(self.docs.insert(key.doc_uri.to_string(), (doc_type, doc.to_vec(), etag.to_string())).is_none())
+            if self.races > 0 {
+                self.races -= 1;
+                return Ok(Written::Conflict);
+            }
+            if let Some(other) = self.sneak_in.take() {
+                self.tags += 1;
+                self.docs.insert(key.doc_uri.to_string(), (doc_type, other, format!("other{}", self.tags)));
+            }
+            if self.docs.get(key.doc_uri).map(|(_, _, e)| e.as_str()) != expected {
+                return Ok(Written::Conflict);
+            }
+            let old = self.docs.insert(key.doc_uri.to_string(), (doc_type, doc.to_vec(), etag.to_string()));
+            Ok(if old.is_none() { Written::Created } else { Written::Replaced })
         }
-        fn remove(&mut self, key: &DocKey) -> Result<(), String> {
+        fn remove(&mut self, key: &DocKey, expected: &str) -> Result<Written, String> {
+            if self.docs.get(key.doc_uri).map(|(_, _, e)| e.as_str()) != Some(expected) {
+                return Ok(Written::Conflict);
+            }
             self.docs.remove(key.doc_uri);
-            Ok(())
+            Ok(Written::Replaced)
         }
         fn list(&mut self, _u: &str, _d: &str) -> Result<Vec<DirEntry>, String> {
             let mut v: Vec<DirEntry> = self.docs.iter().map(|(k, (t, _, e))| DirEntry { doc_type: *t, doc_uri: k.clone(), etag: e.clone() }).collect();
@@ -419,6 +490,9 @@ mod tests {
         }
         fn locked<T>(&mut self, _doc_uri: &str, f: impl FnOnce(&mut Self) -> T) -> T {
             f(self)
+        }
+        fn exclusive<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, String> {
+            Ok(f(self))
         }
     }
 
@@ -472,6 +546,44 @@ mod tests {
         q.if_match = &stale;
         assert_eq!(handle(&q, &mut m).change, None);
         assert_eq!(handle(&req(Method::Delete, PATH, None, None), &mut m).change, change(Some("t3"), None));
+    }
+
+    #[test]
+    fn a_write_that_loses_a_race_is_made_again_on_the_winners_version() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        // An element PUT while another writer adds a list: both changes end in the document.
+        m.sneak_in = Some(DOC.replace("</resource-lists>", "<list name=\"other\"/></resource-lists>").into_bytes());
+        let el = format!("{PATH}/~~/resource-lists/list%5b@name=%22l%22%5d/entry%5b@uri=%22sip:c@example.com%22%5d");
+        let r = handle(&req(Method::Put, &el, Some(b"<entry uri=\"sip:c@example.com\"/>"), Some("application/xcap-el+xml")), &mut m);
+        assert_eq!(r.status, 201, "{:?}", r.log);
+        let doc = String::from_utf8(m.docs[PATH].1.clone()).unwrap();
+        assert!(doc.contains("name=\"other\"") && doc.contains("sip:c@example.com"), "{doc}");
+        // Losing a few times still succeeds.
+        m.races = WRITE_ATTEMPTS - 1;
+        assert_eq!(put_doc(&mut m).status, 200);
+    }
+
+    #[test]
+    fn a_conditional_write_that_loses_a_race_fails_its_precondition() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        m.sneak_in = Some(DOC.as_bytes().to_vec());
+        let tag = ["\"t1\""];
+        let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), Some("application/resource-lists+xml"));
+        q.if_match = &tag;
+        assert_eq!(handle(&q, &mut m).status, 412);
+        assert!(m.docs[PATH].2.starts_with("other"), "the winner's version stays");
+    }
+
+    #[test]
+    fn a_write_that_keeps_losing_gets_503() {
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        m.races = WRITE_ATTEMPTS;
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.headers[0].0.as_str()), (503, "Retry-After"));
+        assert!(r.log.as_deref().is_some_and(|l| l.contains("changed by other writers")), "{:?}", r.log);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use kamailio::db::{module_db, DbConn};
+use kamailio::db::{module_db, DbConn, Locking};
 use kamailio::lock::ShmLock;
 use kamailio::mem::{shm_box, ShmGlobal};
 use kamailio::msg::parse_uri;
@@ -283,11 +283,11 @@ impl handler::Storage for Env<'_> {
     fn fetch_etag(&mut self, key: &store::DocKey) -> Result<Option<String>, String> {
         store::fetch_etag(self.conn, &self.table, key).map_err(|e| e.0)
     }
-    fn store(&mut self, key: &store::DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> Result<bool, String> {
-        store::store(self.conn, &self.table, key, exists, doc_type, doc, etag).map_err(|e| e.0)
+    fn store(&mut self, key: &store::DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<store::Written, String> {
+        store::store(self.conn, &self.table, key, expected, doc_type, doc, etag).map_err(|e| e.0)
     }
-    fn remove(&mut self, key: &store::DocKey) -> Result<(), String> {
-        store::remove(self.conn, &self.table, key).map_err(|e| e.0)
+    fn remove(&mut self, key: &store::DocKey, expected: &str) -> Result<store::Written, String> {
+        store::remove(self.conn, &self.table, key, expected).map_err(|e| e.0)
     }
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<store::DirEntry>, String> {
         store::list(self.conn, &self.table, username, domain).map_err(|e| e.0)
@@ -319,6 +319,17 @@ impl handler::Storage for Env<'_> {
         }
         let _release = Release(&locks[stripe]);
         f(self)
+    }
+    fn exclusive<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, String> {
+        // A transaction holding the table's write lock where the driver has transactions
+        // (PostgreSQL, MySQL); db_sqlite has none, and one lock serves all documents there.
+        self.conn.use_table(&self.table).map_err(|e| e.0)?;
+        let started = self.conn.start_transaction(Locking::Write).map_err(|e| e.0)?;
+        let r = f(self);
+        if started {
+            self.conn.end_transaction().map_err(|e| e.0)?;
+        }
+        Ok(r)
     }
 }
 

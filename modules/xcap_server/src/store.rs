@@ -61,17 +61,32 @@ pub fn fetch_etag(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Opti
     Ok(rows.into_iter().next().map(|r| r[0].as_str().unwrap_or_default().to_string()))
 }
 
-/// Stores `doc` at `key`: an UPDATE when the caller has just read the row (`exists`, under
-/// the document's lock), else an INSERT; true when a row was inserted. With the fetch that
-/// precedes it, a write is two statements on every backend: the generic DB API has no
-/// portable upsert (db_sqlite has neither `replace` nor `insert_update` nor
-/// `affected_rows`). Where the driver counts changed rows (db_postgres, db_mysql), a row
-/// removed since it was read, by a writer outside this server's locks, is inserted again.
-pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, exists: bool, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<bool> {
+/// What became of a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// A new row.
+    Created,
+    /// The row read before was replaced (or removed).
+    Replaced,
+    /// Another writer changed or removed the row since it was read, or created it meanwhile
+    /// (a node sharing the database, or a writer outside this server): nothing was written.
+    Conflict,
+}
+
+/// Stores `doc` at `key` with the entity tag `etag`, on condition that the row is still as the
+/// caller read it: tagged `expected`, or absent when `expected` is None. An UPDATE that names
+/// the old tag, counted by the rows it changed (the new tag always differs, so drivers that
+/// count changed rather than matched rows, as db_mysql does, count the same); else an INSERT,
+/// which the unique `doc_uri` refuses when another writer created the row first. Where the
+/// driver cannot count rows (db_sqlite), the lock the caller holds is what keeps writers apart,
+/// and the update counts as done.
+pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<Written> {
     conn.use_table(table)?;
-    if exists {
+    if let Some(old) = expected {
+        let mut conds = key_conds(key);
+        conds.push(eq("etag", Value::Str(old.to_string())));
         conn.update(
-            &key_conds(key),
+            &conds,
             &[
                 ("doc", Value::Blob(doc.to_vec())),
                 ("doc_type", Value::Int(doc_type)),
@@ -80,11 +95,9 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, exists: bool, doc_typ
                 ("port", Value::Int(0)),
             ],
         )?;
-        if conn.affected_rows() != Some(0) {
-            return Ok(false);
-        }
+        return Ok(if conn.affected_rows() == Some(0) { Written::Conflict } else { Written::Replaced });
     }
-    conn.insert(
+    let inserted = conn.insert(
         &["username", "domain", "doc", "doc_type", "etag", "source", "doc_uri", "port"],
         &[
             Value::Str(key.username.to_string()),
@@ -96,14 +109,24 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, exists: bool, doc_typ
             Value::Str(key.doc_uri.to_string()),
             Value::Int(0),
         ],
-    )?;
-    Ok(true)
+    );
+    match inserted {
+        Ok(()) => Ok(Written::Created),
+        // Refused: by the unique key when the row exists now, else for a reason of its own.
+        Err(e) => match fetch_etag(conn, table, key) {
+            Ok(Some(_)) => Ok(Written::Conflict),
+            _ => Err(e),
+        },
+    }
 }
 
-/// Removes the document at `key`.
-pub fn remove(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<()> {
+/// Removes the document at `key` if it is still tagged `expected` (see [`store`]).
+pub fn remove(conn: &mut DbConn, table: &str, key: &DocKey, expected: &str) -> DbResult<Written> {
     conn.use_table(table)?;
-    conn.delete(&key_conds(key))
+    let mut conds = key_conds(key);
+    conds.push(eq("etag", Value::Str(expected.to_string())));
+    conn.delete(&conds)?;
+    Ok(if conn.affected_rows() == Some(0) { Written::Conflict } else { Written::Replaced })
 }
 
 /// Every document of a user, ordered by document type, for the xcap-directory listing.
