@@ -1,7 +1,7 @@
 //! The `xcap` table (version 4), kept exactly as the stock module keeps it, so that
 //! presence_xml, rls and xcap_client read what we write and we serve what they wrote.
 
-use kamailio::db::{eq, DbConn, DbResult, Value};
+use kamailio::db::{eq, DbConn, DbError, DbResult, Value};
 
 /// The table version the schema must have.
 pub const TABLE_VERSION: u32 = 4;
@@ -44,10 +44,19 @@ fn bytes_of(v: &Value) -> Vec<u8> {
     v.as_bytes().map(<[u8]>::to_vec).unwrap_or_default()
 }
 
+/// The rows of `key` whose `doc_uri` is exactly the key's: MySQL/MariaDB compare strings
+/// without regard to case by default, so `sip:Alice@` would otherwise find `sip:alice@`'s row.
+fn exact_rows(conn: &mut DbConn, table: &str, key: &DocKey, cols: &[&str]) -> DbResult<Vec<Vec<Value>>> {
+    conn.use_table(table)?;
+    let mut all = vec!["doc_uri"];
+    all.extend_from_slice(cols);
+    let rows = conn.query(&key_conds(key), &all, None)?;
+    Ok(rows.into_iter().filter(|r| r[0].as_str() == Some(key.doc_uri)).map(|mut r| r.split_off(1)).collect())
+}
+
 /// The document at `key`, if stored.
 pub fn fetch(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Option<StoredDoc>> {
-    conn.use_table(table)?;
-    let rows = conn.query(&key_conds(key), &["doc", "etag"], None)?;
+    let rows = exact_rows(conn, table, key, &["doc", "etag"])?;
     Ok(rows.into_iter().next().map(|r| StoredDoc {
         doc: bytes_of(&r[0]),
         etag: r[1].as_str().unwrap_or_default().to_string(),
@@ -56,8 +65,7 @@ pub fn fetch(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Option<St
 
 /// The entity tag of the document at `key`, if stored; the document itself is not read.
 pub fn fetch_etag(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Option<String>> {
-    conn.use_table(table)?;
-    let rows = conn.query(&key_conds(key), &["etag"], None)?;
+    let rows = exact_rows(conn, table, key, &["etag"])?;
     Ok(rows.into_iter().next().map(|r| r[0].as_str().unwrap_or_default().to_string()))
 }
 
@@ -115,7 +123,9 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
         // Refused: by the unique key when the row exists now, else for a reason of its own.
         Err(e) => match fetch_etag(conn, table, key) {
             Ok(Some(_)) => Ok(Written::Conflict),
-            _ => Err(e),
+            _ => Err(DbError(format!(
+                "{e} (is another document's URI the same but for case? MySQL/MariaDB compare without regard to case)"
+            ))),
         },
     }
 }
