@@ -1,9 +1,9 @@
 //! Helpers for the pua end-to-end tests: starting test-configs/pua.cfg with the stock pua or
 //! ours, the SIPp presence servers, and pua_rpc's commands over JSON-RPC.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use super::db::TestDb;
 use super::{json_field, json_str, Kamailio, Setup, SipMsg, SippServer};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,12 +19,31 @@ pub const RPC_WAIT: Duration = Duration::from_secs(10);
 /// Time for Kamailio to act on a reply SIPp has sent (before the next step depends on it).
 pub const SETTLE: u64 = 500;
 
-/// Starts Kamailio with pua.cfg, the stock pua or ours, with these -A defines.
+/// One test per pua (`<name>::stock`, `<name>::ours`) and back end (`::sqlite`, `::postgres`,
+/// `::mariadb`) of each function `fn(Pua)` named: both puas run on the same back end.
+#[macro_export]
+macro_rules! both_puas_on_every_backend {
+    ($($f:ident),+ $(,)?) => {$(
+        mod $f {
+            fn stock() {
+                super::$f($crate::harness::pua::Stock)
+            }
+            fn ours() {
+                super::$f($crate::harness::pua::Ours)
+            }
+            $crate::on_every_backend!(stock, ours);
+        }
+    )+};
+}
+
+/// Starts Kamailio with pua.cfg, the stock pua or ours, with these -A defines, on a fresh
+/// database of the test's back end (see `harness::db`).
 pub fn start(pua: Pua, defines: &[&str]) -> Kamailio {
     start_on(pua, defines, None)
 }
 
-pub fn start_on(pua: Pua, defines: &[&str], db_from: Option<PathBuf>) -> Kamailio {
+/// [`start`], on `db` (another server's database: a restart, a second instance) when given.
+pub fn start_on(pua: Pua, defines: &[&str], db: Option<TestDb>) -> Kamailio {
     let mut all: Vec<&str> = defines.to_vec();
     if pua == Stock {
         all.push("STOCK_PUA");
@@ -32,7 +51,7 @@ pub fn start_on(pua: Pua, defines: &[&str], db_from: Option<PathBuf>) -> Kamaili
     let mut s = Setup::new("pua.cfg", if pua == Stock { &[] } else { &["pua"] });
     s.defines = &all;
     s.schemas = &["presence"];
-    s.db_from = db_from;
+    s.db = db;
     Kamailio::start(s)
 }
 
