@@ -190,6 +190,52 @@ log_errors() { grep -cE ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$1]}/kamailio.log"
 # sipp_count csv column: the column's value (e.g. SuccessfulCall(C)) on the last line of a SIPp -trace_stat file.
 sipp_count() { awk -F';' -v col="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i } END { print $c + 0 }' "$1"; }
 
+# ---------------------------------------------------------------- PostgreSQL
+
+# A throwaway PostgreSQL server of the script's own, in $work/pg (need_postgres, start_postgres;
+# the script's EXIT trap calls stop_postgres before cleanup).
+pg_bin= pg_data= pg_port=
+
+# need_postgres: dies unless PostgreSQL (server, psql) and the target's stock db_postgres are installed; sets pg_bin.
+need_postgres() {
+    need_tools psql runuser
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -x "$pg_bin/pg_ctl" ] || die "PostgreSQL is missing (bash ci/install.sh installs it)"
+    [ -f "$stock_dir/db_postgres.so" ] || die "db_postgres is missing (kamailio-postgres-modules)"
+}
+
+# start_postgres [server option...]: a new cluster in $work/pg/data (trust authentication, user
+# postgres) served on 127.0.0.1:$pg_port only (a free port; its socket in $work/pg), with
+# PostgreSQL's default settings but the options given (e.g. -c fsync=off); sets pg_data and pg_port.
+start_postgres() {
+    chmod 711 "$work" # the postgres user reaches its directory inside
+    mkdir -p "$work/pg"
+    chown postgres:postgres "$work/pg"
+    pg_data=$work/pg/data
+    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres --no-sync >"$work/pg/initdb.log" 2>&1 ||
+        { cat "$work/pg/initdb.log" >&2; die "initdb failed"; }
+    pg_port=$(free_port)
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg/pg.log" -w \
+        -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1${*:+ $*}" start >/dev/null ||
+        { cat "$work/pg/pg.log" >&2; die "PostgreSQL did not start"; }
+    echo "PostgreSQL $(pg_version) on 127.0.0.1:$pg_port" >&2
+}
+
+# stop_postgres: stops the server of start_postgres (immediate), if it was started.
+stop_postgres() { [ -n "$pg_data" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true; }
+
+# pg_version: the version of the PostgreSQL server.
+pg_version() { "$pg_bin/postgres" --version | awk '{print $3}'; }
+
+# psql_db db [psql arg...]: psql as postgres on database db of the server, stopping at the first error; unaligned, tuples only.
+psql_db() { local db=$1; shift; psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -v ON_ERROR_STOP=1 "$@" "$db"; }
+
+# postgres_db name: creates database name on the server with the target's standard and presence tables.
+postgres_db() {
+    psql_db postgres -c "CREATE DATABASE $1;" >/dev/null
+    cat "$kamailio_sysroot"/usr/share/kamailio/postgres/{standard,presence}-create.sql | psql_db "$1" >/dev/null
+}
+
 # ---------------------------------------------------------------- measuring
 
 # cpu_ticks pgid: utime+stime (clock ticks) of every process in the process group.
@@ -222,8 +268,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'
 # met ratio aim [ge|le]: "met" if the ratio is at least (ge, the default) or at most (le) the aim, else "NOT met".
 met() { awk -v r="$1" -v t="$2" -v dir="${3:-ge}" 'BEGIN { ok = (dir == "ge" ? r >= t : r <= t); print (ok ? "met" : "NOT met") }'; }
 
-# kamailio_version: the installed Kamailio's version.
-kamailio_version() { kamailio -v 2>/dev/null | awk 'NR==1 {print $3}'; }
+# kamailio_version: the target Kamailio's version.
+kamailio_version() { "$KAMAILIO_BIN" -v 2>/dev/null | awk 'NR==1 {print $3}'; }
 
 # host_line: "<n> cores, <CPU model>; <date UTC>", for the first line of a table.
 host_line() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')"; }

@@ -51,17 +51,10 @@ no_write=${PUT_NO_WRITE:-0}
 
 need_tools kamailio kamcmd sqlite3 curl wrk python3
 need_stock xcap_server
-if [ "$with_pg" = 1 ]; then
-    need_tools psql runuser
-    pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-    [ -x "$pg_bin/pg_ctl" ] || die "PostgreSQL is missing (bash ci/install.sh installs it)"
-    [ -f "$stock_dir/db_postgres.so" ] || die "db_postgres is missing (kamailio-postgres-modules)"
-fi
+if [ "$with_pg" = 1 ]; then need_postgres; fi
 
 make_work /tmp/bench-xcap
-pg_data=
-stop_pg() { [ -n "$pg_data" ] && runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true; }
-trap 'stop_pg; cleanup' EXIT
+trap 'stop_postgres; cleanup' EXIT
 
 # ---------------------------------------------------------------- build
 build_release xcap_server
@@ -110,24 +103,9 @@ end
 EOF
 
 # ---------------------------------------------------------------- PostgreSQL
-pg_port=
 if [ "$with_pg" = 1 ]; then
-    chmod 711 "$work" # the postgres user reaches its directory inside
-    mkdir -p "$work/pg"
-    chown postgres:postgres "$work/pg"
-    pg_data=$work/pg/data
-    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres --no-sync >"$work/pg/initdb.log" 2>&1 ||
-        { cat "$work/pg/initdb.log" >&2; die "initdb failed"; }
-    pg_port=$(free_port)
-    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg/pg.log" -w \
-        -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1" start >/dev/null ||
-        { cat "$work/pg/pg.log" >&2; die "PostgreSQL did not start"; }
-    for db in ours stock; do
-        psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db;" postgres >/dev/null
-        cat "$kamailio_sysroot"/usr/share/kamailio/postgres/{standard,presence}-create.sql |
-            psql -h 127.0.0.1 -p "$pg_port" -U postgres -qAt -v ON_ERROR_STOP=1 "$db" >/dev/null
-    done
-    echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port" >&2
+    start_postgres
+    for db in ours stock; do postgres_db "$db"; done
 fi
 
 # pg_ticks: utime+stime (clock ticks) of the PostgreSQL postmaster and its children (backends).
@@ -318,7 +296,7 @@ put_cpu_vs_get=$(ratio "${R[ours,put,cpu,med]}" "${R[ours,get,cpu,med]}")
     [ "$keepalive" = 1 ] && conn_mode="HTTP keep-alive"
     db_line="SQLite${journal:+ (journal_mode=$journal)}"
     [ "$no_write" = 1 ] && db_line="$db_line, PUT_NO_WRITE=1: every UPDATE of xcap a no-op (RAISE(IGNORE) trigger)"
-    [ "$with_pg" = 1 ] && db_line="$db_line; PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') (defaults: fsync, synchronous_commit on)"
+    [ "$with_pg" = 1 ] && db_line="$db_line; PostgreSQL $(pg_version) (defaults: fsync, synchronous_commit on)"
     echo "$rounds rounds of wrk -t$threads -c$conns -d${duration}s --latency after a ${warmup}s warm-up, GET then PUT of one $doc_bytes-byte resource-lists document$([ "$put_docs" -gt 1 ] && echo " (the PUTs spread over $put_docs documents)"), servers in turn (order reversed every other round); medians over the rounds. Kamailio $(kamailio_version) with test-configs/bench-xcap.cfg (children=4, $conn_mode); $db_line; wrk on the same machine; $(host_line)."
     echo
     echo "| server | load | req/s | 2xx/s | p50 ms | p99 ms | non-2xx | socket errors | Kamailio CPU µs / req | of it system | PostgreSQL CPU µs / req |"

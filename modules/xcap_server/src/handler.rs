@@ -86,6 +86,15 @@ pub trait Storage {
 /// database) is made again on what that writer left, before the client gets a 503.
 const WRITE_ATTEMPTS: usize = 16;
 
+/// Waits a random while before the next attempt, longer after each loss (up to 8 ms), so that
+/// writers racing for one document stop meeting at the same moment.
+fn back_off(losses: usize) {
+    use std::hash::{BuildHasher, Hasher};
+    let cap_us = 250u64 << losses.min(5);
+    let jitter = std::collections::hash_map::RandomState::new().build_hasher().finish() % cap_us;
+    std::thread::sleep(std::time::Duration::from_micros(jitter));
+}
+
 /// The outcome of one attempt at a change.
 enum Attempt {
     Done(Response),
@@ -103,10 +112,11 @@ impl From<Response> for Attempt {
 /// preconditions are then checked against that writer's version (so a conditional request
 /// gets its 412) and an unconditional one applies to it (so no acknowledged change is lost).
 fn with_retries(doc_uri: &str, mut attempt: impl FnMut() -> Attempt) -> Response {
-    for _ in 0..WRITE_ATTEMPTS {
+    for n in 0..WRITE_ATTEMPTS {
         if let Attempt::Done(r) = attempt() {
             return r;
         }
+        back_off(n);
     }
     let mut r = Response::new(503, "Service Unavailable");
     r.headers.push(("Retry-After".into(), "1".into()));
