@@ -19,7 +19,9 @@ fn subscribe(k: &Kamailio, expires_header: &str) -> String {
     k.subscribe("xcap-diff", "bob", "alice", expires_header)
 }
 
-#[test]
+// presence keeps the subscription in its database (active_watchers).
+on_every_backend!(subscribe_to_xcap_diff_gets_2xx_and_notify);
+
 fn subscribe_to_xcap_diff_gets_2xx_and_notify() {
     let k = Kamailio::start(setup(&[]));
     assert!(k.log_text().contains(&format!("{LINE} presence (default expires 1800s)")), "{}", k.log_text());

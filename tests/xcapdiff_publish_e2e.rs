@@ -2,16 +2,19 @@
 //! `publish_xcapdiff=1` publishes every change of a user's XCAP documents through pua to this
 //! Kamailio's own presence, which NOTIFYs the user's xcap-diff watchers (SIPp here). The HTTP
 //! requests are curl's; the configuration is test-configs/xcapdiff-publish.cfg.
+//!
+//! The main test and the burst of PUTs (concurrent writers, and the timer process's flush on its
+//! own connection) run on SQLite, PostgreSQL and MariaDB (`on_every_backend!`), both databases
+//! of the test's back end; the others on SQLite.
 
 mod harness;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use harness::db::{backend, Backend, TestDb};
 use harness::xcap::FRIENDS as LISTS;
-use harness::{free_port, scratch_dir, sqlite_schema, Kamailio, SipMsg, SippServer, Setup};
+use harness::{free_port, scratch_dir, Kamailio, SipMsg, SippServer, Setup};
 
 const MODULES: &[&str] = &["presence_xml", "pua", "presence_xcapdiff", "xcap_server"];
 const LISTS_PATH: &str = "/xcap-root/resource-lists/users/sip:alice@127.0.0.1/index";
@@ -25,42 +28,42 @@ const NOTIFY_WITHIN: Duration = Duration::from_secs(1);
 
 const RULES: &str = r#"<cr:ruleset xmlns="urn:ietf:params:xml:ns:pres-rules" xmlns:cr="urn:ietf:params:xml:ns:common-policy"/>"#;
 
-/// SQL for both databases: WAL, so that readers never wait for a writer.
-const WAL: &str = "PRAGMA journal_mode=WAL;\n";
-
-/// A Kamailio with the configuration under test, and the SQLite database of its presence
-/// (apart from the XCAP documents': SQLite has one writer at a time, and db_sqlite does not
-/// wait for the lock).
-fn start(defines: &'static [&'static str], vars: Vec<(&'static str, String)>) -> (Kamailio, PathBuf) {
-    let (s, presence_db) = setup(defines, vars);
-    (Kamailio::start(s), presence_db)
+/// The server under test and the database of its presence (and pua), apart from the XCAP
+/// documents' (SQLite has one writer at a time per file, and db_sqlite does not wait for the
+/// lock); both of the test's back end. The server stops before its database goes.
+struct Server {
+    k: Kamailio,
+    presence_db: TestDb,
 }
 
-fn setup(defines: &'static [&'static str], mut vars: Vec<(&'static str, String)>) -> (Setup<'static>, PathBuf) {
-    let presence_db = scratch_dir("xcapdiff-presence-db").join("presence.db");
-    let schema = std::fs::read_to_string(sqlite_schema().join("presence-create.sql")).unwrap();
-    sql(&presence_db, &format!("{WAL}{}{schema}", std::fs::read_to_string(sqlite_schema().join("standard-create.sql")).unwrap()));
-    vars.push(("PRESENCE_DB_URL", format!("sqlite:///{}", presence_db.display())));
+impl std::ops::Deref for Server {
+    type Target = Kamailio;
+    fn deref(&self) -> &Kamailio {
+        &self.k
+    }
+}
+
+fn start(defines: &'static [&'static str], vars: Vec<(&'static str, String)>) -> Server {
+    let (s, presence_db) = setup(defines, vars);
+    Server { k: Kamailio::start(s), presence_db }
+}
+
+fn setup(defines: &'static [&'static str], mut vars: Vec<(&'static str, String)>) -> (Setup<'static>, TestDb) {
+    // SQLite: WAL in both databases, so that readers never wait for a writer.
+    let sql = if backend() == Backend::Sqlite { "PRAGMA journal_mode=WAL;\n" } else { "" };
+    let presence_db = TestDb::create(backend(), &scratch_dir("xcapdiff-presence-db").join("presence.db"), &["presence"], sql);
+    vars.push(("PRESENCE_DB_URL", presence_db.url()));
     let mut s = Setup::new("xcapdiff-publish.cfg", MODULES);
     s.defines = defines;
     s.schemas = &["presence"];
-    s.sql = WAL;
+    s.sql = sql;
     s.vars = vars;
     (s, presence_db)
 }
 
-/// sqlite3 on a database file: its output.
-fn sql(db: &Path, q: &str) -> String {
-    let mut child = Command::new("sqlite3").arg(db).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("run sqlite3");
-    child.stdin.take().unwrap().write_all(q.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "sqlite3 {q}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// How many xcap-diff publications presence holds.
-fn publications(presence_db: &Path) -> String {
-    sql(presence_db, "SELECT count(*) FROM presentity WHERE event = 'xcap-diff';").trim().to_string()
+fn publications(k: &Server) -> String {
+    k.presence_db.sql("SELECT count(*) FROM presentity WHERE event = 'xcap-diff';").trim().to_string()
 }
 
 /// One HTTP exchange as curl saw it.
@@ -141,9 +144,13 @@ fn initial_notify(w: &SippServer) -> SipMsg {
     n[0].clone()
 }
 
-#[test]
+on_every_backend!(
+    every_change_of_alices_documents_notifies_her_watcher_within_a_second,
+    a_burst_of_100_puts_ends_with_the_last_etag_and_blocks_no_worker,
+);
+
 fn every_change_of_alices_documents_notifies_her_watcher_within_a_second() {
-    let (k, presence_db) = start(&[], Vec::new());
+    let k = start(&[], Vec::new());
     let lists = put(&k, LISTS_PATH, LISTS_TYPE, LISTS);
     let rules = put(&k, RULES_PATH, RULES_TYPE, RULES);
     let (mut lists_etag, rules_etag) = (lists.etag.unwrap(), rules.etag.unwrap());
@@ -202,12 +209,12 @@ fn every_change_of_alices_documents_notifies_her_watcher_within_a_second() {
     assert_eq!(document(&n.body, LISTS_SEL), Some((Some(lists_etag), r.etag)), "{}", n.text());
 
     // pua keeps one publication for alice and modifies it.
-    assert_eq!(publications(&presence_db), "1");
+    assert_eq!(publications(&k), "1");
 }
 
 #[test]
 fn another_users_change_notifies_only_that_user() {
-    let (k, presence_db) = start(&[], Vec::new());
+    let k = start(&[], Vec::new());
     put(&k, LISTS_PATH, LISTS_TYPE, LISTS);
     let alice = watcher(&k, "alice-phone", "alice");
     let bob = watcher(&k, "bob-phone", "bob");
@@ -224,12 +231,11 @@ fn another_users_change_notifies_only_that_user() {
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(alice.requests("NOTIFY").len(), 1, "alice was notified of bob's change\n{}", alice.trace_text());
     // One publication each.
-    assert_eq!(publications(&presence_db), "2");
+    assert_eq!(publications(&k), "2");
 }
 
-#[test]
 fn a_burst_of_100_puts_ends_with_the_last_etag_and_blocks_no_worker() {
-    let (k, presence_db) = start(&[], Vec::new());
+    let k = start(&[], Vec::new());
     put(&k, LISTS_PATH, LISTS_TYPE, LISTS);
     let w = watcher(&k, "alice-phone", "alice");
     initial_notify(&w);
@@ -267,14 +273,14 @@ fn a_burst_of_100_puts_ends_with_the_last_etag_and_blocks_no_worker() {
     // Paced: 10 PUBLISHes at once, then one per 100 ms, plus the timer's flush.
     let bound = 10 + t.elapsed().as_millis() as usize / 100 + 2;
     assert!(all.len() - 1 <= bound, "{} NOTIFYs for 100 PUTs, more than the pacing allows ({bound})", all.len() - 1);
-    assert_eq!(publications(&presence_db), "1");
+    assert_eq!(publications(&k), "1");
     assert!(!k.log_text().contains("ERROR"), "{}", k.log_text());
 }
 
 #[test]
 fn with_presence_down_xcap_answers_as_usual_and_the_log_says_why() {
     let dead = free_port();
-    let (k, _) = start(&["PRESENCE_DOWN"], vec![("DEAD_PORT", dead.to_string())]);
+    let k = start(&["PRESENCE_DOWN"], vec![("DEAD_PORT", dead.to_string())]);
     for i in 0..5 {
         let r = put(&k, LISTS_PATH, LISTS_TYPE, &LISTS.replace("bob", &format!("bob{i}")));
         assert!(r.elapsed < Duration::from_secs(1), "PUT {i} took {:?} with presence down", r.elapsed);
@@ -303,13 +309,13 @@ fn with_presence_down_xcap_answers_as_usual_and_the_log_says_why() {
 
 #[test]
 fn publish_xcapdiff_0_publishes_nothing() {
-    let (k, presence_db) = start(&["NO_XCAPDIFF_PUBLISH"], Vec::new());
+    let k = start(&["NO_XCAPDIFF_PUBLISH"], Vec::new());
     let w = watcher(&k, "alice-phone", "alice");
     initial_notify(&w);
     put(&k, LISTS_PATH, LISTS_TYPE, LISTS);
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(w.requests("NOTIFY").len(), 1, "{}", w.trace_text());
-    assert_eq!(publications(&presence_db), "0");
+    assert_eq!(publications(&k), "0");
 }
 
 #[test]

@@ -250,8 +250,12 @@ impl Server {
     fn mariadb() -> Server {
         let dir = scratch_dir("mariadb-shared");
         let data = dir.join("data");
+        // Its own temporary directory: servers set up at the same time must not share files.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).unwrap();
         let out = Command::new("mariadb-install-db")
             .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args(["--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"])
             .stdin(Stdio::null())
             .output()
@@ -264,6 +268,7 @@ impl Server {
             .arg(format!("--datadir={}", data.display()))
             .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
             .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--user=root",
                 "--bind-address=127.0.0.1",

@@ -17,20 +17,24 @@ pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The document of `kind` in the table: by its URI when given, else by owner.
+/// The document of `kind` in the table: by its URI when given, else by owner. The key is
+/// compared again here, byte for byte, as SQLite and PostgreSQL compare it: MySQL/MariaDB
+/// compare strings without regard to case by default, so `sip:Alice@` would otherwise get
+/// `sip:alice@`'s rules.
 fn from_table(table: &str, user: &[u8], domain: &[u8], kind: i32, file_uri: Option<&[u8]>) -> Result<Option<Vec<u8>>, Error> {
+    let key: Vec<(&str, String)> = match file_uri {
+        Some(uri) => vec![("doc_uri", text(uri))],
+        None => vec![("username", text(user)), ("domain", text(domain))],
+    };
     module_db::with(|c: &mut DbConn| -> Result<Option<Vec<u8>>, Error> {
         c.use_table(table)?;
         let mut conds = vec![eq("doc_type", Value::Int(kind))];
-        match file_uri {
-            Some(uri) => conds.push(eq("doc_uri", Value::Str(text(uri)))),
-            None => {
-                conds.push(eq("username", Value::Str(text(user))));
-                conds.push(eq("domain", Value::Str(text(domain))));
-            }
-        }
-        let rows = c.query(&conds, &["doc"], None)?;
-        Ok(rows.first().and_then(|r| r.first()).and_then(Value::as_bytes).map(<[u8]>::to_vec))
+        conds.extend(key.iter().map(|(col, v)| eq(col, Value::Str(v.clone()))));
+        let mut cols: Vec<&str> = key.iter().map(|(col, _)| *col).collect();
+        cols.push("doc");
+        let rows = c.query(&conds, &cols, None)?;
+        let exact = rows.iter().find(|r| key.iter().zip(r.iter()).all(|((_, want), got)| got.as_bytes() == Some(want.as_bytes())));
+        Ok(exact.and_then(|r| r.last()).and_then(Value::as_bytes).map(<[u8]>::to_vec))
     })
 }
 

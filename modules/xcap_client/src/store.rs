@@ -1,7 +1,7 @@
 //! The documents this module mirrors in the `xcap` table (version 4): rows with `source` 1,
 //! keyed by their full document URL in `doc_uri`, as presence_xml and rls read them.
 
-use kamailio::db::{eq, DbConn, DbResult, Value};
+use kamailio::db::{eq, DbConn, DbError, DbResult, Value};
 
 use crate::refresh::StoredDoc;
 
@@ -45,9 +45,31 @@ fn to_stored(r: &[Value]) -> StoredDoc {
     }
 }
 
+/// The rows whose `doc_uri` is exactly `uri`: (`id`, `cols`). The URL is compared again here,
+/// byte for byte, as SQLite and PostgreSQL compare it: MySQL/MariaDB compare strings without
+/// regard to case by default, so `sip:Alice@`'s URL would otherwise find `sip:alice@`'s row.
+fn exact_rows(conn: &mut DbConn, table: &str, uri: &str, cols: &[&str]) -> DbResult<Vec<(Value, Vec<Value>)>> {
+    conn.use_table(table)?;
+    let mut all = vec!["doc_uri", "id"];
+    all.extend_from_slice(cols);
+    let rows = conn.query(&[uri_cond(uri)], &all, None)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r[0].as_str() == Some(uri))
+        .map(|mut r| {
+            let rest = r.split_off(2);
+            (r.pop().unwrap_or(Value::Null), rest)
+        })
+        .collect())
+}
+
+/// The ids of the rows of exactly `uri`.
+fn ids(conn: &mut DbConn, table: &str, uri: &str) -> DbResult<Vec<Value>> {
+    Ok(exact_rows(conn, table, uri, &[])?.into_iter().map(|(id, _)| id).collect())
+}
+
 /// Inserts the document, or replaces the row with the same document URL.
 pub fn upsert(conn: &mut DbConn, table: &str, row: &Row) -> DbResult<()> {
-    conn.use_table(table)?;
     let values = [
         Value::Str(row.username.to_string()),
         Value::Str(row.domain.to_string()),
@@ -57,23 +79,25 @@ pub fn upsert(conn: &mut DbConn, table: &str, row: &Row) -> DbResult<()> {
         Value::Str(row.doc_uri.to_string()),
         Value::Int(row.port as i32),
     ];
-    if conn.query(&[uri_cond(row.doc_uri)], &["id"], None)?.is_empty() {
+    let ids = ids(conn, table, row.doc_uri)?;
+    if ids.is_empty() {
         let mut cols = COLUMNS.to_vec();
         cols.push("source");
         let mut vals = values.to_vec();
         vals.push(Value::Int(SOURCE_CLIENT));
-        conn.insert(&cols, &vals)
+        conn.insert(&cols, &vals).map_err(|e| {
+            DbError(format!("{e} (is another document's URL the same but for case? MySQL/MariaDB compare without regard to case)"))
+        })
     } else {
         let mut set: Vec<(&str, Value)> = COLUMNS.iter().copied().zip(values).collect();
         set.push(("source", Value::Int(SOURCE_CLIENT)));
-        conn.update(&[uri_cond(row.doc_uri)], &set)
+        ids.into_iter().try_for_each(|id| conn.update(&[eq("id", id)], &set))
     }
 }
 
 /// The stored copy of a document URL.
 pub fn by_uri(conn: &mut DbConn, table: &str, uri: &str) -> DbResult<Option<StoredDoc>> {
-    conn.use_table(table)?;
-    Ok(conn.query(&[uri_cond(uri)], &COLUMNS, None)?.first().map(|r| to_stored(r)))
+    Ok(exact_rows(conn, table, uri, &COLUMNS)?.first().map(|(_, r)| to_stored(r)))
 }
 
 /// Every row this module keeps current.
@@ -85,12 +109,11 @@ pub fn mirrored(conn: &mut DbConn, table: &str) -> DbResult<Vec<StoredDoc>> {
 
 /// Records a new entity tag for an unchanged document.
 pub fn set_etag(conn: &mut DbConn, table: &str, uri: &str, etag: Option<&str>) -> DbResult<()> {
-    conn.use_table(table)?;
-    conn.update(&[uri_cond(uri)], &[("etag", Value::Str(etag.unwrap_or_default().to_string()))])
+    let set = [("etag", Value::Str(etag.unwrap_or_default().to_string()))];
+    ids(conn, table, uri)?.into_iter().try_for_each(|id| conn.update(&[eq("id", id)], &set))
 }
 
 /// Forgets a document the server no longer has.
 pub fn remove(conn: &mut DbConn, table: &str, uri: &str) -> DbResult<()> {
-    conn.use_table(table)?;
-    conn.delete(&[uri_cond(uri)])
+    ids(conn, table, uri)?.into_iter().try_for_each(|id| conn.delete(&[eq("id", id)]))
 }
