@@ -85,6 +85,43 @@ on_every_backend!(
     a_user_differing_only_in_case_never_gets_another_users_document,
 );
 
+on_server_backends!(a_write_the_database_refuses_is_a_500_and_leaves_the_document_as_it_was);
+
+/// The database refuses the write of a document (a trigger raises SQLSTATE 40001, what a
+/// deadlock or a serialisation failure looks like to a client): the PUT gets 500, the log has
+/// the database's own words, and the document stays as it was, entity tag included; once the
+/// database takes writes again, so does the server.
+fn a_write_the_database_refuses_is_a_500_and_leaves_the_document_as_it_was() {
+    const WHY: &str = "simulated deadlock in a test";
+    let k = xcap::ours(&[]);
+    let created = put(&k, DOC, RL, LISTS.as_bytes(), &[]);
+    assert_eq!(created.code, 201);
+    let db = k.database();
+    let (refuse, allow) = match db.backend() {
+        harness::db::Backend::MariaDb => (
+            format!("CREATE TRIGGER refuse BEFORE UPDATE ON xcap FOR EACH ROW SIGNAL SQLSTATE '40001' SET MESSAGE_TEXT = '{WHY}';"),
+            "DROP TRIGGER refuse;".to_string(),
+        ),
+        _ => (
+            format!(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{WHY}' USING ERRCODE = '40001'; END $$ LANGUAGE plpgsql; \
+                 CREATE TRIGGER refuse BEFORE UPDATE ON xcap FOR EACH ROW EXECUTE FUNCTION refuse();"
+            ),
+            "DROP TRIGGER refuse ON xcap;".to_string(),
+        ),
+    };
+    db.sql(&refuse);
+    let before = xcap::stored(&k);
+    let r = put(&k, DOC, RL, LISTS.replace("Bob", "Robert").as_bytes(), &[]);
+    assert_eq!(r.code, 500, "{r:?}");
+    assert!(k.log_text().contains(WHY), "the log names the cause:\n{}", k.log_text());
+    assert_eq!(xcap::stored(&k), before, "nothing half-written");
+    let r = get(&k, DOC, &[]);
+    assert_eq!((r.body.as_str(), etag(&r)), (LISTS, etag(&created)));
+    db.sql(&allow);
+    assert_eq!(put(&k, DOC, RL, LISTS.replace("Bob", "Robert").as_bytes(), &[]).code, 200);
+}
+
 /// `sip:Alice@` and `sip:alice@` are different users (the user part of a SIP URI is case
 /// sensitive). Where the database tells their document URIs apart (SQLite, PostgreSQL) each
 /// gets a document of its own; MySQL/MariaDB compare strings without regard to case by default,
