@@ -78,6 +78,29 @@ copy_modules() {
     done
 }
 
+# resource_lists_doc file: writes the ~2 KB resource-lists document the XCAP PUT benchmarks send
+# (three lists, fifteen entries with display names, an external).
+resource_lists_doc() {
+    {
+        printf '<?xml version="1.0" encoding="UTF-8"?>\n'
+        printf '<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n'
+        printf '  <list name="friends">\n    <display-name>Friends</display-name>\n'
+        for n in "alice:Alice Liddell" "bob:Bob Marley" "carol:Carol King" "dave:Dave Brubeck" "erin:Erin Brockovich"; do
+            printf '    <entry uri="sip:%s@example.com">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
+        done
+        printf '  </list>\n  <list name="colleagues">\n    <display-name>Colleagues &amp; Partners</display-name>\n'
+        for n in "frank:Frank Zappa" "grace:Grace Hopper" "heidi:Heidi Klum" "ivan:Ivan Petrov" "judy:Judy Garland"; do
+            printf '    <entry uri="sip:%s@example.org">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
+        done
+        printf '  </list>\n  <list name="family">\n    <display-name>Family</display-name>\n'
+        for n in "mallory:Mallory Smith" "oscar:Oscar Smith" "peggy:Peggy Smith" "trent:Trent Smith" "victor:Victor Smith"; do
+            printf '    <entry uri="sip:%s@example.net">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
+        done
+        printf '    <external anchor="http://xcap.example.com/xcap-root/resource-lists/users/sip:alice@example.com/index/~~/resource-lists/list%%5b@name=%%22friends%%22%%5d"/>\n'
+        printf '  </list>\n</resource-lists>'
+    } >"$1"
+}
+
 # xcapdiff_doc file: writes the ~1 KB resource-lists document (one list of ten entries with
 # display names) that ci/bench-xcapdiff.sh and ci/callgrind-xcapdiff.sh PUT.
 xcapdiff_doc() {

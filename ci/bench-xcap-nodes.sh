@@ -302,25 +302,9 @@ race_elem() { # back end, server
 }
 
 # ---------------------------------------------------------------- 2. throughput
-# The ~2 KB document of ci/bench-xcap-server.sh (three lists, fifteen entries, an external).
+# The ~2 KB document of ci/bench-xcap-server.sh.
 body="$work/index.xml"
-{
-    printf '<?xml version="1.0" encoding="UTF-8"?>\n<resource-lists xmlns="urn:ietf:params:xml:ns:resource-lists">\n'
-    printf '  <list name="friends">\n    <display-name>Friends</display-name>\n'
-    for n in "alice:Alice Liddell" "bob:Bob Marley" "carol:Carol King" "dave:Dave Brubeck" "erin:Erin Brockovich"; do
-        printf '    <entry uri="sip:%s@example.com">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
-    done
-    printf '  </list>\n  <list name="colleagues">\n    <display-name>Colleagues &amp; Partners</display-name>\n'
-    for n in "frank:Frank Zappa" "grace:Grace Hopper" "heidi:Heidi Klum" "ivan:Ivan Petrov" "judy:Judy Garland"; do
-        printf '    <entry uri="sip:%s@example.org">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
-    done
-    printf '  </list>\n  <list name="family">\n    <display-name>Family</display-name>\n'
-    for n in "mallory:Mallory Smith" "oscar:Oscar Smith" "peggy:Peggy Smith" "trent:Trent Smith" "victor:Victor Smith"; do
-        printf '    <entry uri="sip:%s@example.net">\n      <display-name>%s</display-name>\n    </entry>\n' "${n%%:*}" "${n#*:}"
-    done
-    printf '    <external anchor="http://xcap.example.com/xcap-root/resource-lists/users/sip:alice@example.com/index/~~/resource-lists/list%%5b@name=%%22friends%%22%%5d"/>\n'
-    printf '  </list>\n</resource-lists>'
-} >"$body"
+resource_lists_doc "$body"
 # PUTs round-robin over the users' documents u1..u<PUT_DOCS>; wrk process <i> of <n> (the
 # script's arguments) starts at document i*PUT_DOCS/n, so the processes spread over them. Prints
 # the non-2xx status codes as "codes: 503=2 ..." at the end.

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use super::postgres::as_postgres;
 use super::{free_port, scratch_dir, sys_path};
 
 /// A database back end the modules are tested on.
@@ -46,42 +47,37 @@ pub fn run_on(backend: Backend, test: fn()) {
 /// `<name>::mariadb`.
 #[macro_export]
 macro_rules! on_every_backend {
-    ($($f:ident),+ $(,)?) => {$(
-        mod $f {
-            use crate::harness::db::{run_on, Backend};
-            #[test]
-            fn sqlite() {
-                run_on(Backend::Sqlite, super::$f)
-            }
-            #[test]
-            fn postgres() {
-                run_on(Backend::Postgres, super::$f)
-            }
-            #[test]
-            fn mariadb() {
-                run_on(Backend::MariaDb, super::$f)
-            }
-        }
-    )+};
+    ($($f:ident),+ $(,)?) => {
+        $crate::tests_on_backends!([sqlite => Sqlite, postgres => Postgres, mariadb => MariaDb] $($f),+);
+    };
 }
 
 /// One test per database server back end of each function named: `<name>::postgres`,
 /// `<name>::mariadb` (for what SQLite, a file of one machine, does not do: several nodes).
 #[macro_export]
 macro_rules! on_server_backends {
-    ($($f:ident),+ $(,)?) => {$(
+    ($($f:ident),+ $(,)?) => {
+        $crate::tests_on_backends!([postgres => Postgres, mariadb => MariaDb] $($f),+);
+    };
+}
+
+/// `mod <f> { #[test] fn <name>() { run_on(Backend::<b>, super::<f>) } ... }` for each function.
+#[macro_export]
+macro_rules! tests_on_backends {
+    ($backends:tt $($f:ident),+) => {
+        $($crate::tests_on_backends!(@one $backends $f);)+
+    };
+    (@one [$($name:ident => $b:ident),+] $f:ident) => {
         mod $f {
-            use crate::harness::db::{run_on, Backend};
-            #[test]
-            fn postgres() {
-                run_on(Backend::Postgres, super::$f)
-            }
-            #[test]
-            fn mariadb() {
-                run_on(Backend::MariaDb, super::$f)
-            }
+            use $crate::harness::db::{run_on, Backend};
+            $(
+                #[test]
+                fn $name() {
+                    run_on(Backend::$b, super::$f)
+                }
+            )+
         }
-    )+};
+    };
 }
 
 /// A test's database; clones share it. A server database is dropped with the last clone.
@@ -199,8 +195,6 @@ struct Server {
 
 static POSTGRES: OnceLock<Server> = OnceLock::new();
 static MARIADB: OnceLock<Server> = OnceLock::new();
-
-const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 
 extern "C" fn stop_servers() {
     for s in [&POSTGRES, &MARIADB] {
@@ -352,14 +346,4 @@ impl Server {
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Runs a PostgreSQL tool as the postgres user (the server refuses to run as root).
-fn as_postgres(tool: &str, args: &[&str]) -> std::process::Output {
-    Command::new("runuser")
-        .args(["-u", "postgres", "--", &format!("{PG_BIN}/{tool}")])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("run {tool}: {e}"))
 }

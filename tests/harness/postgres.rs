@@ -14,7 +14,7 @@ pub struct Postgres {
 }
 
 /// Runs a PostgreSQL tool as the postgres user (the server refuses to run as root).
-fn as_postgres(tool: &str, args: &[&str]) -> std::process::Output {
+pub(super) fn as_postgres(tool: &str, args: &[&str]) -> std::process::Output {
     Command::new("runuser")
         .args(["-u", "postgres", "--", &format!("{BIN}/{tool}")])
         .args(args)
