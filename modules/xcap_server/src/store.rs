@@ -124,7 +124,8 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
         Err(e) => match fetch_etag(conn, table, key) {
             Ok(Some(_)) => Ok(Written::Conflict),
             _ => Err(DbError(format!(
-                "{e} (is another document's URI the same but for case? MySQL/MariaDB compare without regard to case)"
+                "{e}: the database refused the new row (its own error is logged above: a value too long for its \
+                 column, say, or a document URI it takes for another's, as MySQL/MariaDB do without regard to case)"
             ))),
         },
     }
