@@ -6,6 +6,9 @@ use kamailio::target::SERIES;
 use presence_docs::pidf::{self, Publication};
 use presence_docs::rules::{self, Rules, Spelling, Status, Watcher};
 
+use std::rc::Rc;
+
+use crate::last_parsed::LastParsed;
 use crate::module as m;
 use crate::store::{self, text};
 
@@ -54,11 +57,20 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
-fn parse_rules(doc: &[u8]) -> Result<Rules, Error> {
+thread_local! {
+    static RULES: LastParsed<Rules> = const { LastParsed::new() };
+}
+
+/// The pres-rules document parsed (once for a new watcher's status and body: see LastParsed).
+fn parse_rules(doc: &[u8]) -> Result<Rc<Rules>, Error> {
     // `occurrence-id` as the target's stock module reads it: 6.0 knows only the RFC spelling;
     // on 5.6 ours reads the RFC's besides stock's `occurence-id`.
     let spelling = if SERIES.at_least_6_0() { Spelling::RfcOnly } else { Spelling::Both };
-    Rules::parse_with(doc, spelling).map_err(|e| Error::from(format!("the pres-rules document does not parse: {e}")))
+    RULES.with(|r| {
+        r.get_or_parse(doc, |d| {
+            Rules::parse_with(d, spelling).map_err(|e| Error::from(format!("the pres-rules document does not parse: {e}")))
+        })
+    })
 }
 
 impl EventHandler for Presence {

@@ -5,5 +5,6 @@
 
 pub mod servers;
 mod events;
+mod last_parsed;
 mod module;
 mod store;
