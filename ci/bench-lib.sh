@@ -297,10 +297,32 @@ kamailio_version() { "$KAMAILIO_BIN" -v 2>/dev/null | awk 'NR==1 {print $3}'; }
 # host_line: "<n> cores, <CPU model>; <date UTC>", for the first line of a table.
 host_line() { echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); $(date -u '+%Y-%m-%d %H:%M UTC')"; }
 
-# publish_table: copies $work/table.md to $out_md and prints it.
+# tsv_row load ours stock unit higher ["ours per round" "stock per round"]: appends a line for
+# the machine-readable copy of the results ($work/table.tsv, written by publish_table): load,
+# ours, stock ("-" if there is no stock value), unit, ours/stock (3 decimals, "-" if stock is
+# 0 or missing), higher (1: a higher value is better, 0: a lower one), and the min and max of
+# the per-round ratios ours/stock (the values of the same round paired; "-" without rounds).
+tsv_row() {
+    awk -v name="$1" -v o="$2" -v s="$3" -v unit="$4" -v hib="$5" -v ro="${6:-}" -v rs="${7:-}" 'BEGIN {
+        r = (s != "-" && s != "n/a" && s != "" && o != "n/a" && o != "" && s + 0 > 0) ? sprintf("%.3f", o / s) : "-"
+        n = split(ro, a, " "); m = split(rs, b, " "); lo = ""; hi = ""
+        for (i = 1; i <= n && i <= m; i++) if (b[i] + 0 > 0) { q = a[i] / b[i]; if (lo == "" || q < lo) lo = q; if (hi == "" || q > hi) hi = q }
+        printf "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", name, (o == "" ? "-" : o), (s == "" ? "-" : s), unit, r, hib,
+            (lo == "" ? "-" : sprintf("%.3f", lo)), (hi == "" ? "-" : sprintf("%.3f", hi))
+    }' >>"$work/table.tsv"
+}
+
+# publish_table: copies $work/table.md to $out_md and prints it; if the script wrote tsv_row
+# lines, also writes them, under a header line, to TSV (default target/bench/<script>.tsv).
 publish_table() {
     mkdir -p "$(dirname "$out_md")"
     cp "$work/table.md" "$out_md"
+    if [ -f "$work/table.tsv" ]; then
+        local out_tsv=${TSV:-"$top/target/bench/$bench.tsv"}
+        mkdir -p "$(dirname "$out_tsv")"
+        { printf '# load\tours\tstock\tunit\tours/stock\thigher_is_better\tround_ratio_min\tround_ratio_max\n'; cat "$work/table.tsv"; } >"$out_tsv"
+        echo "$bench: machine-readable results written to ${out_tsv#"$top"/}" >&2
+    fi
     echo
     cat "$out_md"
     echo

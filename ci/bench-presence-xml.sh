@@ -63,6 +63,8 @@
 # it needs perf and adds about a minute per round.
 # OUT. Needs kamailio, kamcmd, sipp, sqlite3, python3. About 9 minutes with the defaults on 2
 # cores (each run ends with tm's 5 s wait), 6 with PUBL_CACHE=2 MEM=tlsf.
+# Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-presence-xml.tsv
+# (TSV; ci/bench-lib.sh's tsv_row), which ci/bench.sh sums up.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -548,5 +550,16 @@ for s in "${servers[@]}"; do
         echo "== $s: first ERROR/CRITICAL/WARNING lines of ${DIR[$s]}/kamailio.log:" >&2
         grep -E ' (ERROR|CRITICAL|BUG|ALERT|WARNING):' "${DIR[$s]}/kamailio.log" | head -n 10 >&2
     fi
+done
+# The machine-readable copy (target/bench/bench-presence-xml.tsv): rate and Kamailio CPU per
+# unit, ours against stock, per load (CPU s / 1k = ms per unit).
+for load in "${loads[@]}"; do
+    case $load in
+        pub) name=PUBLISH unit_rate="2xx/s" unit_cpu="CPU ms/PUBLISH" ;;
+        sub) name="SUBSCRIBE dialog" unit_rate="dialogs/s" unit_cpu="CPU ms/dialog" ;;
+        *) name="NOTIFY, ${load#agg} pub." unit_rate="dialogs/s" unit_cpu="CPU ms/NOTIFY" ;;
+    esac
+    tsv_row "$name" "${R[ours,$load,rate,med]}" "${R[stock,$load,rate,med]}" "$unit_rate" 1 "${R[ours,$load,rate]}" "${R[stock,$load,rate]}"
+    tsv_row "$name: Kamailio CPU" "${R[ours,$load,cpu,med]}" "${R[stock,$load,cpu,med]}" "$unit_cpu" 0 "${R[ours,$load,cpu]}" "${R[stock,$load,cpu]}"
 done
 publish_table

@@ -36,6 +36,8 @@
 # The stop at the end waits 5 s per server, then kills: our pua writes every record to the
 # table when it stops (the stock one does not), which takes minutes for the ~100,000 records
 # a run leaves behind on SQLite.
+# Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-pua.tsv
+# (TSV; ci/bench-lib.sh's tsv_row), which ci/bench.sh sums up.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -276,4 +278,15 @@ for s in "${servers[@]}"; do
         grep -E ' (ERROR|CRITICAL|BUG|ALERT):' "${DIR[$s]}/kamailio.log" | head -n 10 >&2
     fi
 done
+# The machine-readable copy (target/bench/bench-pua.tsv): ours against stock (CPU s / 1k =
+# ms per PUBLISH); the memory and cycle measures are single runs (no per-round spread).
+tsv_row "initial PUBLISH" "${R[ours,init,rate,med]}" "${R[stock,init,rate,med]}" "PUBLISH/s" 1 "${R[ours,init,rate]}" "${R[stock,init,rate]}"
+tsv_row "initial PUBLISH: Kamailio CPU" "${R[ours,init,cpu,med]}" "${R[stock,init,cpu,med]}" "CPU ms/PUBLISH" 0 "${R[ours,init,cpu]}" "${R[stock,init,cpu]}"
+if [ "$n_mod" -gt 0 ]; then
+    tsv_row "modify PUBLISH" "${R[ours,mod,rate,med]}" "${R[stock,mod,rate,med]}" "PUBLISH/s" 1 "${R[ours,mod,rate]}" "${R[stock,mod,rate]}"
+    tsv_row "modify PUBLISH: Kamailio CPU" "${R[ours,mod,cpu,med]}" "${R[stock,mod,cpu,med]}" "CPU ms/PUBLISH" 0 "${R[ours,mod,cpu]}" "${R[stock,mod,cpu]}"
+fi
+tsv_row "shm per stored record" "${ONE[ours,shm_per_record]}" "${ONE[stock,shm_per_record]}" "B/record" 0
+tsv_row "publish/unpublish cycles" "${ONE[ours,cyc_rate]}" "${ONE[stock,cyc_rate]}" "PUBLISH/s" 1
+tsv_row "publish/unpublish cycles: Kamailio CPU" "${ONE[ours,cyc_cpu]}" "${ONE[stock,cyc_cpu]}" "CPU ms/PUBLISH" 0
 publish_table

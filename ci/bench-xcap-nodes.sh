@@ -33,6 +33,8 @@
 # target/bench-xcap-nodes.md), KAMAILIO_TARGET (5.6 or 6.0; the database servers run on the
 # host). Needs wrk, curl, PostgreSQL and MariaDB (mariadb-server). About 5 minutes with the
 # defaults.
+# Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-xcap-nodes.tsv
+# (TSV; ci/bench-lib.sh's tsv_row), which ci/bench.sh sums up.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -469,4 +471,17 @@ label2() { case $1 in ours) echo "ours (Rust)" ;; stock) echo "stock (C)" ;; esa
         done
     done
 } >"$work/table.md"
+# The machine-readable copy (target/bench/bench-xcap-nodes.tsv): the races' losses, ours against
+# stock (lower is better; one run each, no per-round spread), and our throughput (no stock).
+for b in $dbs; do
+    IFS='|' read -r _ _ _ _ _ forked_o _ _ lost_o _ <<<"${R[$b,ours,cond]}"
+    IFS='|' read -r _ _ _ _ _ forked_s _ _ lost_s _ <<<"${R[$b,stock,cond]}"
+    tsv_row "${DBVER[$b]}: conditional PUT race, forked rounds" "$forked_o" "$forked_s" "rounds" 0
+    tsv_row "${DBVER[$b]}: conditional PUT race, lost entries" "$lost_o" "$lost_s" "entries" 0
+    IFS='|' read -r _ _ _ _ _ lost_o _ <<<"${R[$b,ours,elem]}"
+    IFS='|' read -r _ _ _ _ _ lost_s _ <<<"${R[$b,stock,elem]}"
+    tsv_row "${DBVER[$b]}: element PUT race, lost entries" "$lost_o" "$lost_s" "entries" 0
+    tsv_row "${DBVER[$b]}: PUT, 1 node (ours only)" "$(median "${R[$b,one,ok]}")" - "2xx/s" 1
+    tsv_row "${DBVER[$b]}: PUT, 3 nodes (ours only)" "$(median "${R[$b,three,ok]}")" - "2xx/s" 1
+done
 publish_table

@@ -34,6 +34,8 @@
 # KEEPALIVE=0 Kamailio closes the connection after each reply without a "Connection: close"
 # header, so wrk counts one read error per request and reconnects; that costs the client, not
 # the server, and is the same for all servers.
+# Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-xcap-server.tsv
+# (TSV; ci/bench-lib.sh's tsv_row), which ci/bench.sh sums up.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -319,4 +321,15 @@ put_cpu_vs_get=$(ratio "${R[ours,put,cpu,med]}" "${R[ours,get,cpu,med]}")
     done
     has_method pkg.stats || { echo; echo "pkg.stats is not available in this Kamailio; pkg is n/a."; }
 } >"$work/table.md"
+# The machine-readable copy (target/bench/bench-xcap-server.tsv): 2xx/s and Kamailio CPU per
+# request, ours against stock, per load and database.
+for sfx in "" -pg; do
+    [ -n "$sfx" ] && [ "$with_pg" != 1 ] && continue
+    db=SQLite
+    [ -n "$sfx" ] && db=PostgreSQL
+    for load in get put; do
+        tsv_row "${load^^} ($db)" "${R[ours$sfx,$load,ok,med]}" "${R[stock$sfx,$load,ok,med]}" "2xx/s" 1 "${R[ours$sfx,$load,ok]}" "${R[stock$sfx,$load,ok]}"
+        tsv_row "${load^^} ($db): Kamailio CPU" "${R[ours$sfx,$load,cpu,med]}" "${R[stock$sfx,$load,cpu,med]}" "µs/req" 0 "${R[ours$sfx,$load,cpu]}" "${R[stock$sfx,$load,cpu]}"
+    done
+done
 publish_table

@@ -17,6 +17,8 @@
 # 1: HTTP keep-alive; 0 keeps set_reply_close()), NO_BUILD=1, KEEP=1 (keep the work directory),
 # OUT (default target/bench-xcapdiff.md). Needs wrk and sipp (ci/install.sh installs them).
 # Takes about 2 minutes with the defaults.
+# Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-xcapdiff.tsv
+# (TSV; ci/bench-lib.sh's tsv_row), which ci/bench.sh sums up.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -163,4 +165,8 @@ cpu_ratio=$(ratio "${R[on,cpu,med]}" "${R[off,cpu,med]}")
     echo
     echo "Log lines of ERROR or worse: off $(log_errors off), on $(log_errors on)."
 } >"$work/table.md"
+# The machine-readable copy (target/bench/bench-xcapdiff.tsv): not ours against stock but our
+# modules with publish_xcapdiff=1 (in the "ours" column) against 0 (in the "stock" column).
+tsv_row "PUT, publish_xcapdiff 1 vs 0" "${R[on,ok,med]}" "${R[off,ok,med]}" "2xx/s" 1 "${R[on,ok]}" "${R[off,ok]}"
+tsv_row "PUT, publish_xcapdiff 1 vs 0: Kamailio CPU" "${R[on,cpu,med]}" "${R[off,cpu,med]}" "µs/PUT" 0 "${R[on,cpu]}" "${R[off,cpu]}"
 publish_table
