@@ -49,10 +49,8 @@ in_root() {
         sh "$root" "$@"
 }
 
-installed_version() {
-    [ -x "$root/usr/sbin/kamailio" ] || return 0
-    in_root dpkg-query -W -f='${Version}' kamailio 2>/dev/null || true
-}
+# Package state read from the root's dpkg database directly (no need to enter the root).
+root_query() { dpkg-query --admindir="$root/var/lib/dpkg" "$@" 2>/dev/null || true; }
 
 if [ ! -f "$root/.complete" ]; then
     command -v debootstrap >/dev/null || {
@@ -89,9 +87,10 @@ if [ ! -f "$root/.complete" ]; then
 fi
 
 # A root cached by an earlier version of this script may lack a package added to the list since.
+installed=$(root_query -W -f='${Package} ${Status}\n' "${packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
-    in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    grep -qx "$p install ok installed" <<<"$installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     echo "kamailio-root.sh: installing ${missing[*]} into $root" >&2
@@ -102,7 +101,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     }
 fi
 
-version=$(installed_version)
+version=$(root_query -W -f='${Version}' kamailio)
 case "$version" in
     "$want".*) ;;
     *) die "the root $root holds kamailio ${version:-(none)}, not Kamailio $want; remove $root to rebuild it" ;;

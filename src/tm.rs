@@ -20,17 +20,20 @@ pub enum Sent {
     Dropped,
 }
 
-/// tm's verdict on a request it did not refuse, from its return code and the flags it hands back.
-fn outcome(rc: c_int, uac: &sys::uac_req_t) -> Sent {
-    #[cfg(kamailio_target = "6.0")]
-    let dropped = uac.cb_flags & sys::TMCB_LOCAL_REQUEST_DROP != 0;
-    #[cfg(not(kamailio_target = "6.0"))]
-    let dropped = {
-        let _ = uac;
-        rc == 0
-    };
-    let _ = rc;
-    if dropped {
+/// tm's verdict on a request it did not refuse: 6.0 flags a drop in the flags it hands back.
+#[cfg(kamailio_target = "6.0")]
+fn outcome(_rc: c_int, uac: &sys::uac_req_t) -> Sent {
+    if uac.cb_flags & sys::TMCB_LOCAL_REQUEST_DROP != 0 {
+        Sent::Dropped
+    } else {
+        Sent::Queued
+    }
+}
+
+/// tm's verdict on a request it did not refuse: 5.6 returns 0 for a drop, 1 for a request sent.
+#[cfg(not(kamailio_target = "6.0"))]
+fn outcome(rc: c_int, _uac: &sys::uac_req_t) -> Sent {
+    if rc == 0 {
         Sent::Dropped
     } else {
         Sent::Queued
