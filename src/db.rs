@@ -363,6 +363,12 @@ impl DbConn {
         self.check(rc, "delete")
     }
 
+    /// Whether the driver tells how many rows a statement changed (PostgreSQL, MySQL; not
+    /// SQLite): what a conditional UPDATE needs to know whether it won.
+    pub fn counts_rows(&self) -> bool {
+        self.funcs.affected_rows.is_some()
+    }
+
     /// Rows changed by the last statement, where the driver tells.
     pub fn affected_rows(&mut self) -> Option<i32> {
         let f = self.funcs.affected_rows?;
