@@ -52,7 +52,7 @@
 # Prints a Markdown table and writes it to target/bench-presence-xml.md (OUT).
 # Environment: ROUNDS (default 6: even, so that each server goes first as often; the first
 # of a pair measured up to 40% more CPU per PUBLISH in runs of bench-presence-xml.sh), PUB_CALLS (4000), SUB_CALLS (3000), AGG_CALLS (1500),
-# AGG_PUBS ("1 10 50"), WINDOW (calls in flight, 32), PUB_USERS (100), SUB_USERS (20),
+# AGG_PUBS ("1 10 50"), LOADS (the loads to measure, default all: pub sub agg1 agg10 agg50), WINDOW (calls in flight, 32), PUB_USERS (100), SUB_USERS (20),
 # SUB_PUBS (2), CHILDREN (1), PUBL_CACHE (1: publications in SQLite, presence's default; 2: in
 # shared memory), MEM (Kamailio's memory manager for shm and pkg, -x/-X: tlsf or fm; default
 # q_malloc), NO_BUILD=1 to skip the build, KEEP=1 to keep the work directory (logs, traces),
@@ -60,7 +60,11 @@
 # own CPU per request: the share of samples inside the callbacks it gave presence, times the
 # run's CPU (what the module costs, apart from presence, the core and the database, which weigh
 # alike on both servers; a PUBLISH spends about three quarters of its CPU outside presence_xml);
-# it needs perf and adds about a minute per round.
+# it needs perf and adds about a minute per round. HEAP=1 measures the SIP worker's pkg heap
+# instead of timing anything: after the checks, and again after PUB_CALLS publication lives,
+# each server's worker dumps its q_malloc heap (cfg_rpc's mem_dump_pkg, every fragment with
+# the function that allocated it) into heap-<server>-<when>.txt of the work directory, and
+# ci/pkg-heap.py compares them (target/bench/heap-presence-xml.md); then the script ends.
 # OUT. Needs kamailio, kamcmd, sipp, sqlite3, python3. About 9 minutes with the defaults on 2
 # cores (each run ends with tm's 5 s wait), 6 with PUBL_CACHE=2 MEM=tlsf.
 # Also writes one line per load (ours, stock, ratio, per-round spread) to target/bench/bench-presence-xml.tsv
@@ -76,6 +80,7 @@ read -r -a agg_pubs <<<"${AGG_PUBS:-1 10 50}"
 window=${WINDOW:-32}
 children=${CHILDREN:-1}
 profile=${PROFILE:-0}
+heap=${HEAP:-0}
 publ_cache=${PUBL_CACHE:-1}
 case $publ_cache in 1) subs_db_mode=0 ;; 2) subs_db_mode=2 ;; *) die "PUBL_CACHE must be 1 or 2" ;; esac
 mem=${MEM:-}
@@ -210,6 +215,7 @@ start_server() { # name [define]
         PUBL_CACHE="$publ_cache" SUBS_DB_MODE="$subs_db_mode" CTL="$d/ctl.sock" DB_URL="sqlite:///$d/kamailio.db"
     local args=(-m "$shm_mb")
     [ -n "$define" ] && args+=(-A "$define")
+    [ "$heap" = 1 ] && args+=(-A HEAP)
     [ -n "$mem" ] && args+=(-x "$mem" -X "$mem")
     start_kamailio "$name" "$d" "${args[@]}"
     SIP[$name]=$sip
@@ -380,7 +386,7 @@ profile_share() { # server tag: prints the callbacks' share (%) of the samples
     [ "$1" = ours ] && re=$callbacks_ours
     perf report -i "$f" --children --sort sym --stdio -g none 2>/dev/null |
         awk -v re="$re" '$1 ~ /%$/ && $3 == "[.]" { sym = $0; sub(/^.*\[\.\] /, "", sym); sub(/ *$/, "", sym); if (sym ~ re) t += $1 + 0 } END { printf "%.2f", t }'
-    rm -f "$f"
+    [ "${PERF_KEEP:-0}" = 1 ] || rm -f "$f"
 }
 if [ "$profile" = 1 ]; then
     need_tools perf
@@ -388,15 +394,26 @@ if [ "$profile" = 1 ]; then
 fi
 
 # ---------------------------------------------------------------- measuring
+# proc_ticks pgid: "pid ticks" of every process of the group (PROC_CPU=1 prints the per-process
+# CPU of every measured run).
+proc_ticks() {
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v pgid="$1" '{ pid = $1; sub(/^.*\) /, ""); if ($3 == pgid) print pid, $12 + $13 }'
+}
 measure() { # server load scenario inf calls unit_per_call
     local s=$1 load=$2 scen=$3 inf=$4 calls=$5 per=$6 t0 t1 rate cpu extra=()
     [ "$scen" = bench-presence-xml-subscribe.xml ] && extra=(-key wprefix "r${round}${load}x")
     tm_idle "$s"
     [ "$profile" = 1 ] && profile_start "$s" "r$round-$load"
     t0=$(cpu_ticks "${PID[$s]}")
+    [ "${PROC_CPU:-0}" = 1 ] && proc_ticks "${PID[$s]}" >"${DIR[$s]}/ticks0"
     sipp_run "$s" "$scen" "$inf" "$calls" "r$round-$load" "${extra[@]}"
     tm_idle "$s" # the transactions' memory is freed by tm's timer: part of the cost
     t1=$(cpu_ticks "${PID[$s]}")
+    if [ "${PROC_CPU:-0}" = 1 ]; then
+        proc_ticks "${PID[$s]}" >"${DIR[$s]}/ticks1"
+        rpc "$s" core.psx | awk '$1 == "PID:" { p = $2 } $1 == "DSC:" { $1 = ""; print p, $0 }' >"${DIR[$s]}/psx"
+        echo "round $round $s $load: CPU ticks per process: $(awk 'FILENAME ~ /psx$/ { d[$1] = $2 " " $3 " " $4; next } FILENAME ~ /ticks0$/ { a[$1] = $2; next } { t = $2 - a[$1]; if (t > 0) printf "%s (%s) %d; ", $1, d[$1], t }' "${DIR[$s]}/psx" "${DIR[$s]}/ticks0" "${DIR[$s]}/ticks1")" >&2
+    fi
     local units=$((LAST[ok] * per))
     rate=$(awk -v n="$units" -v e="${LAST[elapsed]}" 'BEGIN { printf "%.0f", (e > 0 ? n / e : 0) }')
     # CPU per 1,000 units (s), or per unit in ms: the same number.
@@ -417,8 +434,68 @@ measure() { # server load scenario inf calls unit_per_call
     fi
 }
 
+# ---------------------------------------------------------------- pkg heap (HEAP=1)
+# heap_dump server tag: the SIP worker's q_malloc heap, every fragment, into heap-<server>-<tag>.txt.
+heap_dump() {
+    local s=$1 tag=$2 d="${DIR[$1]}" pid before
+    pid=$(rpc "$s" core.psx | awk '$1 == "PID:" { p = $2 } /DSC:.*receiver child=0/ { print p; exit }')
+    [ -n "$pid" ] || die "$s: no SIP worker in core.psx"
+    before=$(wc -l <"$d/kamailio.log")
+    rpc "$s" cfg.set_now_int core mem_summary 1 >/dev/null
+    rpc "$s" cfg.set_now_int core mem_status_mode 1 >/dev/null
+    rpc "$s" cfg.set_now_int core mem_dump_pkg "$pid" >/dev/null
+    # The worker takes the new setting (and dumps) when it next receives a message.
+    python3 -c 'import socket,sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bK-heap\r\nFrom: <sip:h@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: heap\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n", ("127.0.0.1", int(sys.argv[1])))' "${SIP[$s]}"
+    for _ in $(seq 100); do
+        tail -n +"$before" "$d/kamailio.log" | grep -q "qm_status: -----" && break
+        sleep 0.1
+    done
+    tail -n +"$before" "$d/kamailio.log" | grep "($pid)" | sed -n '/Memory status (pkg)/,/qm_status: -----/p' >"$work/heap-$s-$tag.txt"
+    rpc "$s" cfg.set_now_int core mem_dump_pkg 0 >/dev/null
+    [ -s "$work/heap-$s-$tag.txt" ] || die "$s: the worker $pid dumped no heap"
+}
+if [ "$heap" = 1 ]; then
+    mkdir -p "$top/target/bench"
+    for s in "${servers[@]}"; do heap_dump "$s" warm; done
+    # Every pkg allocation of five publication lives (15 PUBLISHes), as q_malloc logs them
+    # with memdbg at a shown level: who allocates, how much, and how far the search went.
+    for s in "${servers[@]}"; do
+        before=$(wc -l <"${DIR[$s]}/kamailio.log")
+        rpc "$s" cfg.set_now_int core memdbg 2 >/dev/null
+        sipp_run "$s" bench-presence-xml-publish.xml "$work/publish.csv" 5 heaptrace
+        rpc "$s" cfg.set_now_int core memdbg 3 >/dev/null
+        tail -n +"$before" "${DIR[$s]}/kamailio.log" | grep -E "qm_(malloc|free|realloc)\(|-th hit" >"$work/allocs-$s.txt" || true
+    done
+    for s in "${servers[@]}"; do
+        round=0
+        measure "$s" pub bench-presence-xml-publish.xml "$work/publish.csv" "$pub_calls" 3
+        heap_dump "$s" after-publish
+    done
+    {
+        echo "# The SIP worker's pkg heap, ours (A) and stock (B), $(kamailio_version)"
+        echo
+        echo "## After the checks and the set-up publications"
+        python3 "$top/ci/pkg-heap.py" "$work/heap-ours-warm.txt" "$work/heap-stock-warm.txt"
+        echo
+        echo "## After $pub_calls more publication lives"
+        python3 "$top/ci/pkg-heap.py" "$work/heap-ours-after-publish.txt" "$work/heap-stock-after-publish.txt"
+        echo
+        echo "## Allocations of five publication lives (15 PUBLISHes), SIP worker and others"
+        python3 "$top/ci/pkg-heap.py" --allocs "$work/allocs-ours.txt" "$work/allocs-stock.txt" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-ours-warm.txt" | head -1)" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-stock-warm.txt" | head -1)"
+    } | tee "$top/target/bench/heap-presence-xml.md"
+    echo "heap dumps in $work (KEEP=1 keeps them); summary in target/bench/heap-presence-xml.md" >&2
+    exit 0
+fi
+
 loads=(pub sub)
 for n in "${agg_pubs[@]}"; do loads+=("agg$n"); done
+if [ -n "${LOADS:-}" ]; then
+    read -r -a want <<<"$LOADS"
+    kept=()
+    for load in "${loads[@]}"; do [[ " ${want[*]} " == *" $load "* ]] && kept+=("$load"); done
+    [ ${#kept[@]} -gt 0 ] || die "LOADS: none of '$LOADS' is a load (${loads[*]})"
+    loads=("${kept[@]}")
+fi
 for round in $(seq "$rounds"); do
     order=(ours stock)
     [ $((round % 2)) = 0 ] && order=(stock ours)
@@ -443,12 +520,13 @@ for s in "${servers[@]}"; do
 done
 
 # ---------------------------------------------------------------- report
+set +u # (LOADS may have left loads out: their cells stay empty)
 for s in "${servers[@]}"; do
     for load in "${loads[@]}"; do
         for k in rate cpu client; do R[$s,$load,$k,med]=$(median "${R[$s,$load,$k]:-}"); done
     done
 done
-cell() { echo "${R[$1,$2,$3,med]} (${R[$1,$2,$3]})"; }
+cell() { echo "${R[$1,$2,$3,med]:-} (${R[$1,$2,$3]:-})"; }
 # The median of the per-round ratios ours/stock (each round ran both back to back, so this
 # cancels most of what the machine's other load does to both).
 paired() { # load metric
@@ -467,7 +545,7 @@ paired() { # load metric
     for s in "${servers[@]}"; do
         failed=0
         for load in "${loads[@]}"; do failed=$((failed + $(total "${R[$s,$load,failed]}"))); done
-        echo "| $(label "$s") | $(cell "$s" pub rate) | $(cell "$s" pub cpu) | $(cell "$s" sub rate) | $(cell "$s" sub cpu) | ${R[$s,pub,client,med]}, ${R[$s,sub,client,med]} | $failed |"
+        echo "| $(label "$s") | $(cell "$s" pub rate) | $(cell "$s" pub cpu) | $(cell "$s" sub rate) | $(cell "$s" sub cpu) | ${R[$s,pub,client,med]:-}, ${R[$s,sub,client,med]:-} | $failed |"
     done
     pub_ratio=$(ratio "${R[ours,pub,rate,med]}" "${R[stock,pub,rate,med]}")
     sub_ratio=$(ratio "${R[ours,sub,rate,med]}" "${R[stock,sub,rate,med]}")

@@ -294,6 +294,16 @@ impl DbConn {
 
     /// SELECT `cols` WHERE all `conds` hold [ORDER BY `order`].
     pub fn query(&mut self, conds: &[Cond], cols: &[&str], order: Option<&str>) -> DbResult<Vec<Vec<Value>>> {
+        self.query_with(conds, cols, order, |rows| rows)
+    }
+
+    /// As [`DbConn::query`], with `on_rows` run on the rows before the driver frees its result set.
+    /// What `on_rows` allocates in pkg memory (a document handed to a C caller, say) then lies above
+    /// the result's blocks, and the hole they leave when freed serves the request's later small
+    /// allocations: q_malloc's first-fit search finds them there instead of walking its
+    /// thousands of empty size buckets up to the heap's top fragment, as it does when the
+    /// result's blocks have already merged back into that fragment.
+    pub fn query_with<T>(&mut self, conds: &[Cond], cols: &[&str], order: Option<&str>, on_rows: impl FnOnce(Vec<Vec<Value>>) -> T) -> DbResult<T> {
         let f = self.funcs.query.ok_or_else(|| DbError("the DB driver cannot query".into()))?;
         let free = self.funcs.free_result.ok_or_else(|| DbError("the DB driver cannot free results".into()))?;
         let mut keys = Keys::new(conds.iter().map(|c| c.key));
@@ -318,10 +328,20 @@ impl DbConn {
                     let vals = (0..row.n.max(0) as usize).map(|j| from_c(&*row.values.add(j))).collect();
                     rows.push(vals);
                 }
-                free(self.con, res);
             }
         }
-        Ok(rows)
+        // Freed also if `on_rows` panics (the panic is caught further up).
+        struct FreeResult(unsafe extern "C" fn(*mut sys::db1_con_t, *mut sys::db1_res_t) -> c_int, *mut sys::db1_con_t, *mut sys::db1_res_t);
+        impl Drop for FreeResult {
+            fn drop(&mut self) {
+                if !self.2.is_null() {
+                    // SAFETY: the result set the driver returned on this connection, freed once.
+                    unsafe { (self.0)(self.1, self.2) };
+                }
+            }
+        }
+        let _free = FreeResult(free, self.con, res);
+        Ok(on_rows(rows))
     }
 
     /// INSERT one row.

@@ -10,7 +10,7 @@
 use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use crate::guard::guard;
-use crate::mem::pkg_str_dup;
+use crate::mem::PkgStr;
 use crate::msg::SipMsg;
 use crate::presence::{PresenceApi, Registered, PUBL_TYPE};
 use crate::xml::XmlBuf;
@@ -70,13 +70,14 @@ pub trait EventHandler: 'static {
         1
     }
 
-    /// The presentity's rules document.
-    fn rules_doc(_user: &[u8], _domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    /// The presentity's rules document, in pkg memory (presence frees it; see
+    /// [`crate::db::DbConn::query_with`] for why it is best copied there from the result set).
+    fn rules_doc(_user: &[u8], _domain: &[u8]) -> Result<Option<PkgStr>, Error> {
         Ok(None)
     }
 
     /// A pidf-manipulation document of the presentity.
-    fn pidf_doc(_user: &[u8], _domain: &[u8], _file_uri: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    fn pidf_doc(_user: &[u8], _domain: &[u8], _file_uri: &[u8]) -> Result<Option<PkgStr>, Error> {
         Ok(None)
     }
 }
@@ -246,18 +247,10 @@ unsafe extern "C" fn free_body(body: *mut c_char) {
     crate::xml::free(body as *mut c_void);
 }
 
-/// Hands a document to presence as a pkg `str` with pkg text: 1, or -1 without memory.
-fn doc_for_presence(doc: &[u8], out: &mut *mut sys::str_) -> c_int {
-    match pkg_str_dup(doc) {
-        Some(s) => {
-            *out = s.into_raw();
-            1
-        }
-        None => {
-            crate::lm_err!("out of pkg memory for a rules document");
-            -1
-        }
-    }
+/// Hands a document to presence, which frees it: 1.
+fn doc_for_presence(doc: PkgStr, out: &mut *mut sys::str_) -> c_int {
+    *out = doc.into_raw();
+    1
 }
 
 unsafe extern "C" fn rules_doc<H: EventHandler>(user: *mut sys::str_, domain: *mut sys::str_, out: *mut *mut sys::str_) -> c_int {
@@ -267,7 +260,7 @@ unsafe extern "C" fn rules_doc<H: EventHandler>(user: *mut sys::str_, domain: *m
             return -1;
         };
         match H::rules_doc(user, domain) {
-            Ok(Some(doc)) => doc_for_presence(&doc, out),
+            Ok(Some(doc)) => doc_for_presence(doc, out),
             Ok(None) => {
                 *out = std::ptr::null_mut();
                 0
@@ -289,7 +282,7 @@ unsafe extern "C" fn pidf_doc<H: EventHandler>(user: *mut sys::str_, domain: *mu
         // SAFETY: as above.
         let file = unsafe { kstr::opt_bytes(file) }.unwrap_or_default();
         match H::pidf_doc(user, domain, file) {
-            Ok(Some(doc)) => doc_for_presence(&doc, out),
+            Ok(Some(doc)) => doc_for_presence(doc, out),
             Ok(None) => {
                 *out = std::ptr::null_mut();
                 0

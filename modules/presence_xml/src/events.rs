@@ -1,5 +1,6 @@
 //! The callbacks of the events presence_xml registers with presence.
 
+use kamailio::mem::PkgStr;
 use kamailio::presence_events::{status, AuthStatus, EventHandler, Subscription};
 use kamailio::{lm_err, lm_warn, Error, SipMsg};
 use kamailio::target::SERIES;
@@ -160,14 +161,14 @@ impl EventHandler for Presence {
         }
     }
 
-    fn rules_doc(user: &[u8], domain: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    fn rules_doc(user: &[u8], domain: &[u8]) -> Result<Option<PkgStr>, Error> {
         if m::force_active() {
             return Ok(None);
         }
         store::pres_rules(&m::xcap_table(), user, domain, m::xcap_client())
     }
 
-    fn pidf_doc(user: &[u8], domain: &[u8], file_uri: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+    fn pidf_doc(user: &[u8], domain: &[u8], file_uri: &[u8]) -> Result<Option<PkgStr>, Error> {
         if m::force_active() {
             return Ok(None);
         }

@@ -157,6 +157,7 @@ fn mod_init() -> Result<(), Error> {
         return Ok(());
     }
     module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
+    store::init(&DB_URL.get());
     let servers = std::mem::take(&mut *SERVERS.lock().map_err(|_| Error::from("xcap_server list poisoned"))?);
     if INTEGRATED_XCAP_SERVER.get() == 0 {
         if servers.is_empty() {
