@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use curl::easy::{Easy, List};
 
-use crate::etag;
+use xcap::etag;
 
 /// Largest document accepted. XCAP documents (rules, buddy lists) are a few kilobytes; the
 /// body ends up in a worker's private memory pool, so a runaway server must not fill it.

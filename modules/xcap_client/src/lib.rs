@@ -1,11 +1,7 @@
 //! xcap_client: fetches XCAP documents for presence_xml and rls through the `bind_xcap` API.
 
-pub mod doc_type;
-mod etag;
 pub mod fetch;
 mod module;
-pub mod node_sel;
-mod percent;
 pub mod refresh;
 mod store;
 #[cfg(test)]

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use kamailio::db::{module_db, DbConn};
 use kamailio::xcap::{self, DocRequest, Tree, XcapProvider, IF_MATCH, IF_NONE_MATCH};
+use ::xcap::node_selector::{AttrTest, NodeSelectorBuilder};
 use kamailio::{lm_err, lm_info, lm_warn, module, sys, timer, Error, IntParam, Rank, Rpc, StrParam};
 
 use crate::fetch::{Condition, Fetched, Fetcher, Timeouts};
-use crate::node_sel::{AttrTest, NodeSelector};
 use crate::refresh::{decide, Refresh, StoredDoc};
 use crate::store;
 use crate::url::{self, DocSelector, DocTree};
@@ -108,19 +108,19 @@ fn with_conn<T>(f: impl FnOnce(&mut DbConn, &str) -> Result<T, Error>) -> Result
 struct Client;
 
 impl XcapProvider for Client {
-    type NodeSel = NodeSelector;
+    type NodeSel = NodeSelectorBuilder;
 
-    fn add_step(sel: &mut NodeSelector, name: Option<&str>, ns: Option<&str>, pos: i32, attr: Option<(&str, &str)>, extra: Option<&str>) -> bool {
+    fn add_step(sel: &mut NodeSelectorBuilder, name: Option<&str>, ns: Option<&str>, pos: i32, attr: Option<(&str, &str)>, extra: Option<&str>) -> bool {
         let position = u32::try_from(pos).ok().and_then(NonZeroU32::new);
         let attr = attr.map(|(name, value)| AttrTest { name, value });
         sel.add_step(name, ns, position, attr, extra).map_err(|e| lm_err!("add_step: {e}")).is_ok()
     }
 
-    fn add_terminal(sel: &mut NodeSelector, attr: Option<&str>, ns: Option<&str>, extra: Option<&str>) -> bool {
+    fn add_terminal(sel: &mut NodeSelectorBuilder, attr: Option<&str>, ns: Option<&str>, extra: Option<&str>) -> bool {
         sel.add_terminal(attr, ns, extra).map_err(|e| lm_err!("add_terminal: {e}")).is_ok()
     }
 
-    fn get_new_doc(req: &DocRequest, node: Option<&NodeSelector>, user: &str, domain: &str) -> Option<Vec<u8>> {
+    fn get_new_doc(req: &DocRequest, node: Option<&NodeSelectorBuilder>, user: &str, domain: &str) -> Option<Vec<u8>> {
         match get_new_doc(req, node, user, domain) {
             Ok(doc) => doc.map(String::into_bytes),
             Err(e) => {
@@ -133,7 +133,7 @@ impl XcapProvider for Client {
 
 /// Fetches a document, records it in the `xcap` table (so the refresh keeps it current), and
 /// returns it. A 304 to a conditional request returns the stored copy.
-fn get_new_doc(req: &DocRequest, node: Option<&NodeSelector>, user: &str, domain: &str) -> Result<Option<String>, Error> {
+fn get_new_doc(req: &DocRequest, node: Option<&NodeSelectorBuilder>, user: &str, domain: &str) -> Result<Option<String>, Error> {
     // rls asks for its services document without a file name; RFC 4826 names it "index".
     let filename = if req.filename.is_empty() { "index" } else { req.filename.as_str() };
     let sel = DocSelector {
@@ -236,5 +236,23 @@ fn rpc_refresh(rpc: &mut Rpc) {
     match apply(stored.as_ref(), outcome, doc_type, &xid, &doc_uri, port, (&owner.0, &owner.1)) {
         Ok(what) => rpc.add_str(what),
         Err(e) => rpc.fault(500, &format!("Failed http get: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The document type flags of the shared XCAP library are the ones of the `bind_xcap` API.
+    #[test]
+    fn doc_type_flags_are_the_apis() {
+        use kamailio::xcap::doc_type as api;
+        use ::xcap::auid::doc_type as lib;
+        assert_eq!(
+            [lib::PRES_RULES, lib::RESOURCE_LIST, lib::RLS_SERVICE, lib::PIDF_MANIPULATION, lib::XCAP_CAPS],
+            [api::PRES_RULES, api::RESOURCE_LIST, api::RLS_SERVICE, api::PIDF_MANIPULATION, api::XCAP_CAPS]
+        );
+        assert_eq!(
+            [lib::USER_PROFILE, lib::PRES_CONTENT, lib::SEARCH, lib::DIRECTORY],
+            [api::USER_PROFILE, api::PRES_CONTENT, api::SEARCH, api::DIRECTORY]
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! What to do with a mirrored document once the XCAP server was asked about it again, by
 //! the periodic refresh or by the `xcap_client.refreshXcapDoc` RPC.
 
-use crate::etag;
+use xcap::etag;
+
 use crate::fetch::{Condition, FetchError, Fetched};
 use crate::url::{self, UrlError};
 use crate::xid::Xid;

@@ -7,9 +7,10 @@
 
 use std::fmt;
 
-use crate::doc_type::DocType;
-use crate::node_sel::NodeSelector;
-use crate::percent;
+use xcap::auid::DocType;
+use xcap::node_selector::NodeSelectorBuilder;
+use xcap::percent;
+
 use crate::xid::Xid;
 
 /// The path segment that ends the document selector and starts the node selector.
@@ -70,7 +71,7 @@ pub fn document_url(
     xcap_root: &str,
     port: u16,
     doc: &DocSelector<'_>,
-    node: Option<&NodeSelector>,
+    node: Option<&NodeSelectorBuilder>,
 ) -> Result<String, UrlError> {
     let root = split(xcap_root)?;
     if root.rest.contains(['?', '#']) {
@@ -132,7 +133,7 @@ pub fn parse_doc_uri(uri: &str) -> Result<DocUri, UrlError> {
     let (at, auid, doc_type) = (0..segments.len().saturating_sub(1))
         .filter(|&i| matches!(segments[i + 1], "users" | "global"))
         .find_map(|i| {
-            let auid = percent::decode(segments[i])?;
+            let auid = percent::decode(segments[i]).ok()?;
             let doc_type = DocType::from_auid(&auid)?;
             Some((i, auid, doc_type))
         })
@@ -141,7 +142,7 @@ pub fn parse_doc_uri(uri: &str) -> Result<DocUri, UrlError> {
     let (tree, file_segments) = if segments[at + 1] == "users" {
         let xid = segments
             .get(at + 2)
-            .and_then(|segment| percent::decode(segment))
+            .and_then(|segment| percent::decode(segment).ok())
             .and_then(|xui| Xid::parse(&xui))
             .ok_or_else(|| error(uri, "the XUI is missing or not a SIP address"))?;
         (
@@ -154,7 +155,7 @@ pub fn parse_doc_uri(uri: &str) -> Result<DocUri, UrlError> {
 
     let file = file_segments
         .iter()
-        .map(|segment| percent::decode(segment).filter(|part| !part.is_empty()))
+        .map(|segment| percent::decode(segment).ok().filter(|part| !part.is_empty()))
         .collect::<Option<Vec<String>>>()
         .filter(|parts| !parts.is_empty())
         .ok_or_else(|| error(uri, "the document path is missing or malformed"))?

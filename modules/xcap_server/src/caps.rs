@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use crate::auid::Auid;
+use xcap::auid::Auid;
 
 /// The namespace of the xcap-caps document.
 pub const XCAP_CAPS_NS: &str = "urn:ietf:params:xml:ns:xcap-caps";

@@ -2,9 +2,9 @@
 
 use std::fmt;
 
-use crate::percent::encode_path;
-use crate::selector::SelectorError;
-use crate::xml_text::{escape_attr, escape_text};
+use xcap::percent::encode_path;
+use xcap::node_selector::SelectorError;
+use xcap::xml_text::{escape_attr, escape_text};
 
 /// The MIME type of a conflict report.
 pub const XCAP_ERROR_MIME: &str = "application/xcap-error+xml";

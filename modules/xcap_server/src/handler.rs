@@ -1,15 +1,15 @@
 //! One XCAP request, from path, headers and body to the HTTP response, as RFC 4825 says;
 //! storage and locking come from the caller, so this runs (and is tested) without Kamailio.
 
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::doc::{self, select, validate_document_with};
 use crate::error::XcapError;
-use crate::etag::{check_preconditions, Method as EtagMethod, Precondition};
-use crate::selector::{NodeSelector, Terminal};
+use xcap::etag::{check_preconditions, Method as EtagMethod, Precondition};
+use xcap::node_selector::{NodeSelector, Terminal};
 use crate::store::{DirEntry, DocKey, StoredDoc, TypedDoc, Written};
 use crate::uri::XcapUri;
 pub use crate::xcapdiff::Change;
-use crate::xml_text::escape_attr;
+use xcap::xml_text::escape_attr;
 
 /// The HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! The query component of an XCAP URI: `xmlns(prefix=namespace)` bindings for the prefixes of
 //! a node selector (RFC 4825 §6.4, in the XPointer xmlns() scheme syntax).
 
-use crate::xml_name::is_ncname;
+use xcap::xml_name::is_ncname;
 
 /// Prefix-to-namespace bindings in the order given; a later binding of a prefix wins.
 pub type Bindings = Vec<(String, String)>;

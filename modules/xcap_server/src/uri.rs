@@ -6,10 +6,10 @@
 
 use std::fmt;
 
-use crate::auid::Auid;
-use crate::percent::{self, DecodeError};
+use xcap::auid::Auid;
+use xcap::percent::{self, DecodeError};
 use crate::query::{parse_xmlns_bindings, Bindings};
-use crate::selector::{NodeSelector, SelectorError};
+use xcap::node_selector::{NodeSelector, SelectorError};
 
 /// Longest request path (with query) accepted, in bytes. Four times the 255 of the C module,
 /// whose fixed buffer turned away selectors with a few percent-encoded predicates.

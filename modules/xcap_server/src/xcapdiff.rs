@@ -5,7 +5,7 @@
 //! first change); the document is built from the listing taken when the batch goes out, so a
 //! burst is published once, relative to what was last published, with the latest tags.
 
-use crate::xml_text::escape_attr;
+use xcap::xml_text::escape_attr;
 
 /// What one request changed in one document (entity tags unquoted, as stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub struct XcapDiff {
 /// The selector of a stored document path: relative to `root_path`, percent-encoded.
 fn selector(doc_uri: &str, root_path: &str) -> String {
     let rel = doc_uri.strip_prefix(root_path).unwrap_or(doc_uri).trim_start_matches('/');
-    crate::percent::encode_path(rel)
+    xcap::percent::encode_path(rel)
 }
 
 /// The changes of one user not published yet, encoded for shared memory: per changed

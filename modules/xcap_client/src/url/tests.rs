@@ -266,10 +266,10 @@ fn auid_is_one_segment() {
 
 #[test]
 fn node_selector_follows_the_separator_percent_encoded() {
-    let mut node = NodeSelector::new();
+    let mut node = NodeSelectorBuilder::new();
     node.add_step(Some("resource-lists"), None, None, None, None)
         .unwrap();
-    let test = crate::node_sel::AttrTest {
+    let test = xcap::node_selector::AttrTest {
         name: "name",
         value: "my friends",
     };
@@ -291,7 +291,7 @@ fn node_selector_follows_the_separator_percent_encoded() {
 #[test]
 fn node_selector_namespaces_go_into_the_query() {
     let ns = "urn:ietf:params:xml:ns:rls-services";
-    let mut node = NodeSelector::new();
+    let mut node = NodeSelectorBuilder::new();
     node.add_step(Some("rls-services"), Some(ns), None, None, None)
         .unwrap();
     node.add_step(
@@ -318,7 +318,7 @@ fn node_selector_namespaces_go_into_the_query() {
 
 #[test]
 fn node_selector_query_escapes_what_a_query_cannot_hold() {
-    let mut node = NodeSelector::new();
+    let mut node = NodeSelectorBuilder::new();
     node.add_step(Some("x"), Some("urn:a b(c)#"), None, None, None)
         .unwrap();
     let built = document_url("http://h", 0, &global("a", "b"), Some(&node)).unwrap();
@@ -330,7 +330,7 @@ fn node_selector_query_escapes_what_a_query_cannot_hold() {
 
 #[test]
 fn empty_node_selector_selects_the_whole_document() {
-    let node = NodeSelector::new();
+    let node = NodeSelectorBuilder::new();
     let built = document_url("http://h", 0, &global("a", "b"), Some(&node)).unwrap();
     assert_eq!(built, "http://h/a/global/b");
 }

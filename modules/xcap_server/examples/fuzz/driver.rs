@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use xcap_server::auid::Auid;
+use xcap::auid::Auid;
 use xcap_server::doc::{delete, put_attribute, put_element, select, validate_document, Selection};
 use xcap_server::error::XcapError;
 use xcap_server::pvar::XcapUriKey;
-use xcap_server::selector::{NodeSelector, Terminal};
+use xcap::node_selector::{NodeSelector, Terminal};
 use xcap_server::uri::XcapUri;
 
 use crate::generate::{input, Input};

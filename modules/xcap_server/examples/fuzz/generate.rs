@@ -2,7 +2,7 @@
 //! application usages and PUT bodies, built from the shapes they take in practice and then,
 //! some of the time, mutated byte by byte. Everything follows from one 64-bit seed.
 
-use xcap_server::auid::Auid;
+use xcap::auid::Auid;
 
 /// SplitMix64: small, fast and good enough to drive a generator.
 pub struct Rng(u64);

@@ -5,7 +5,7 @@ use super::parse::parse;
 use super::selection::select;
 use super::text::{splice, with_leading_blanks};
 use crate::error::XcapError;
-use crate::selector::{NodeSelector, Terminal};
+use xcap::node_selector::{NodeSelector, Terminal};
 
 /// `doc` without the node `selector` selects. 404 when there is no such node; 409
 /// cannot-delete when the same selector would then select another node (§8.4.3), or for the

@@ -5,8 +5,8 @@ use roxmltree::Node;
 use super::locate::find_attribute;
 use super::parse::parse;
 use crate::error::XcapError;
-use crate::selector::{NameTest, Step};
-use crate::xml_text::escape_attr;
+use xcap::node_selector::{NameTest, Step};
+use xcap::xml_text::escape_attr;
 
 /// The namespace and local name of an element.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use roxmltree::{Attribute, Document, Node};
 
 use crate::error::XcapError;
-use crate::selector::{Name, NameTest, NodeSelector, Step};
+use xcap::node_selector::{Name, NameTest, NodeSelector, Step};
 
 /// The elements `steps` select from the document root, in document order. Steps apply to every
 /// element the previous step selected, as in XPath.

@@ -14,8 +14,8 @@ use super::text::{
     attribute_insertion_point, attribute_name, end_tag_start, is_xml_blank, splice, tag_name,
 };
 use crate::error::XcapError;
-use crate::selector::{Name, NodeSelector, Step, Terminal};
-use crate::xml_name::XML_NAMESPACE;
+use xcap::node_selector::{Name, NodeSelector, Step, Terminal};
+use xcap::xml_name::XML_NAMESPACE;
 
 /// The document after a PUT.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,7 @@ mod types;
 use roxmltree::{Document, Node};
 
 use super::uniqueness::path_of;
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::XcapError;
 
 pub(super) use resource_lists::RESOURCE_LISTS_NS;

@@ -7,8 +7,8 @@ use super::locate::{find_attribute, single_element};
 use super::parse::parse;
 use super::text::{attribute_value_range, slice, tag_name};
 use crate::error::XcapError;
-use crate::selector::{NodeSelector, Terminal};
-use crate::xml_text::escape_attr;
+use xcap::node_selector::{NodeSelector, Terminal};
+use xcap::xml_text::escape_attr;
 
 /// What a GET with a node selector returns.
 #[derive(Debug, Clone, PartialEq, Eq)]

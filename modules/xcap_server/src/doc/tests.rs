@@ -9,8 +9,8 @@ mod schema;
 mod select;
 mod validate;
 
-use crate::auid::Auid;
-use crate::selector::NodeSelector;
+use xcap::auid::Auid;
+use xcap::node_selector::NodeSelector;
 
 /// Bindings the tests' selectors use.
 fn bindings() -> Vec<(String, String)> {

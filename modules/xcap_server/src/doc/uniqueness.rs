@@ -7,7 +7,7 @@ use roxmltree::{Document, Node};
 
 use super::schema::{RESOURCE_LISTS_NS, RLS_SERVICES_NS};
 use super::text::tag_name;
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::{Duplicate, XcapError};
 
 /// Most duplicates reported in one failure; enough for a client to fix its document.

@@ -3,7 +3,7 @@
 
 use super::parse::parse;
 use super::{schema, uniqueness};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::XcapError;
 
 /// Accepts `bytes` as a document of `auid` no longer than `max_bytes`: UTF-8 (and declared so,

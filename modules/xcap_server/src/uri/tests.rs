@@ -1,5 +1,5 @@
 use super::*;
-use crate::selector::{NameTest, Terminal};
+use xcap::node_selector::{NameTest, Terminal};
 use proptest::prelude::*;
 
 const ROOT: &str = "/xcap-root/";

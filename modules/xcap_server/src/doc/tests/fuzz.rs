@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use super::super::samples::{PRES_RULES, RESOURCE_LISTS, RLS_SERVICES};
 use super::super::{delete, put_attribute, put_element, select, validate_document, Selection};
 use super::bindings;
-use crate::auid::Auid;
-use crate::selector::NodeSelector;
+use xcap::auid::Auid;
+use xcap::node_selector::NodeSelector;
 
 fn selector_text() -> impl Strategy<Value = String> {
     let step = prop_oneof![

@@ -1,7 +1,7 @@
 use super::super::samples::{PRES_RULES, RESOURCE_LISTS};
 use super::super::{put_attribute, select, PutOutcome, Selection};
 use super::{assert_spliced, rl, sel};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::XcapError;
 
 const BILL: &str = "resource-lists/list[@name=\"friends\"]/entry[@uri=\"sip:bill@example.com\"]";

@@ -1,7 +1,7 @@
 use super::super::samples::{RESOURCE_LISTS, RLS_SERVICES};
 use super::super::{put_element, select, PutOutcome, Selection};
 use super::{assert_spliced, rl, sel};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::XcapError;
 
 const FRIENDS: &str = "resource-lists/list[@name=\"friends\"]";

@@ -3,7 +3,7 @@
 
 use super::super::{delete, put_element, select, Selection};
 use crate::error::XcapError;
-use crate::selector::NodeSelector;
+use xcap::node_selector::NodeSelector;
 
 const NS: &str = "urn:test:default-namespace";
 

@@ -3,7 +3,7 @@
 
 use super::super::samples::{COMMON_POLICY, PIDF, PRES_RULES, RESOURCE_LISTS, RLS_SERVICES};
 use super::super::{services_taken, validate_document};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::{Duplicate, XcapError};
 
 fn validate(doc: &str, auid: Auid) -> Result<(), XcapError> {

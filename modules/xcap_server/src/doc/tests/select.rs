@@ -1,7 +1,7 @@
 use super::super::samples::{PRES_RULES, RESOURCE_LISTS, RLS_SERVICES};
 use super::super::{select, Selection, SelectionKind};
 use super::{rl, sel};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::XcapError;
 
 const BILL: &str =

@@ -1,6 +1,6 @@
 use super::super::samples::{PRES_RULES, RESOURCE_LISTS, RLS_SERVICES};
 use super::super::{validate_document, MAX_DEPTH, MAX_REPORTED_DUPLICATES};
-use crate::auid::Auid;
+use xcap::auid::Auid;
 use crate::error::{Duplicate, XcapError};
 
 const LIMIT: usize = 1 << 20;

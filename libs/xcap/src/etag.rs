@@ -1,5 +1,6 @@
-//! HTTP conditional requests on XCAP resources (RFC 7232 §3 and §6, RFC 4825 §7.11) and the
-//! entity tags this server hands out.
+//! Entity tags: HTTP conditional requests on XCAP resources (RFC 7232 §3 and §6, RFC 4825
+//! §7.11) as a server evaluates them, the entity tags a server hands out, and the opaque
+//! text a client keeps of a tag it received.
 
 /// The request method, as far as preconditions care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +66,26 @@ pub fn check_preconditions(
 /// caller never repeats the (start time, pid, counter) triple.
 pub fn new_etag(start_time: u64, pid: u32, counter: u64) -> String {
     format!("sr-{start_time}-{pid}-{counter}")
+}
+
+/// Reduces an entity tag, as received in a header or as stored in the `xcap` table (rows
+/// from earlier deployments may carry quotes and a line ending), to its opaque text, safe to
+/// quote into a header.
+///
+/// The weak marker is dropped: If-None-Match compares weakly, so the bare tag still matches,
+/// and If-Match never matches a weak tag either way. `None` when no valid tag remains.
+///
+/// This reads one tag, not a list: unlike the header lists [`check_preconditions`] splits,
+/// a comma stays part of the tag.
+pub fn opaque(raw: &str) -> Option<&str> {
+    let tag = raw.trim_matches(|c: char| c.is_ascii_whitespace());
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    let tag = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => inner,
+        None => tag,
+    };
+    let valid = |c: char| c > ' ' && c != '"' && c != '\u{7f}' && !c.is_control();
+    (!tag.is_empty() && tag.chars().all(valid)).then_some(tag)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -188,6 +209,34 @@ mod tests {
         assert_eq!(new_etag(1700000000, 42, 7), "sr-1700000000-42-7");
         assert_ne!(new_etag(1, 2, 3), new_etag(1, 2, 4));
         assert_ne!(new_etag(1, 2, 3), new_etag(1, 3, 3));
+    }
+
+    #[test]
+    fn opaque_strips_quotes_weak_marker_and_line_ending() {
+        assert_eq!(opaque("\"abc\""), Some("abc"));
+        assert_eq!(opaque("W/\"abc\""), Some("abc"));
+        assert_eq!(opaque("  \"abc\"  \r\n"), Some("abc"));
+        assert_eq!(opaque("abc\r\n"), Some("abc"));
+        assert_eq!(opaque("\"xcap-1234:5\""), Some("xcap-1234:5"));
+        assert_eq!(opaque("\"ä1\""), Some("ä1"));
+    }
+
+    #[test]
+    fn opaque_rejects_what_cannot_be_quoted_into_a_header() {
+        for raw in [
+            "",
+            "   ",
+            "\"\"",
+            "W/\"\"",
+            "\"a\"b\"",
+            "a b",
+            "a\r\nX-Evil: 1",
+            "\"a",
+            "a\u{7f}",
+            "a\u{85}",
+        ] {
+            assert_eq!(opaque(raw), None, "{raw:?}");
+        }
     }
 
     proptest! {

@@ -1,7 +1,7 @@
 //! Escaping text for XML output, and reading the references in XML attribute values.
 
 /// `s` as character data: `&`, `<` and `>` escaped.
-pub(crate) fn escape_text(s: &str) -> String {
+pub fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -15,14 +15,14 @@ pub(crate) fn escape_text(s: &str) -> String {
 }
 
 /// `s` inside a double-quoted attribute value.
-pub(crate) fn escape_attr(s: &str) -> String {
+pub fn escape_attr(s: &str) -> String {
     escape_text(s).replace('"', "&quot;")
 }
 
 /// Replaces the predefined entity and character references in `raw` by the characters they
 /// stand for. A `&` that does not start a well-formed reference stays as it is, so hand-typed
 /// selectors with a bare `&` in a URI still work.
-pub(crate) fn unescape_references(raw: &str) -> String {
+pub fn unescape_references(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(amp) = rest.find('&') {

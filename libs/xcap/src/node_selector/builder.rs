@@ -1,8 +1,13 @@
-//! Node selectors (RFC 4825 §6.3): the part of an XCAP URI after `~~` that picks one element
-//! or attribute inside a document, with its namespace bindings (§6.4).
+//! Building a node selector step by step, as an XCAP client does to address one element or
+//! attribute of a document (RFC 4825 §6.3), with its namespace bindings (§6.4).
 //!
-//! Built step by step like the `int_node_sel` / `add_step` / `add_terminal` calls of the
-//! `bind_xcap` API; dropping the value is `free_node_sel`.
+//! Built like the `int_node_sel` / `add_step` / `add_terminal` calls of the `bind_xcap` API;
+//! dropping the value is `free_node_sel`.
+//!
+//! The builder checks names with its own lenient test (any alphabetic start, then letters,
+//! digits, `-._` or any non-ASCII non-space character) and passes extension text through
+//! verbatim: a client may address what a server's [`NodeSelector`](super::NodeSelector)
+//! parser refuses, and the server answers for it.
 
 use std::fmt;
 use std::num::NonZeroU32;
@@ -16,7 +21,7 @@ pub struct AttrTest<'a> {
 
 /// Why a step or terminal selector was refused; the selector is left as it was.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeSelError {
+pub enum BuildError {
     /// Not an XML (qualified) name, or a prefixed name given together with a namespace.
     InvalidName(String),
     /// The `*` wildcard matches any element and cannot be namespace-qualified.
@@ -31,40 +36,40 @@ pub enum NodeSelError {
     TerminalChoice,
 }
 
-impl fmt::Display for NodeSelError {
+impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NodeSelError::InvalidName(name) => {
+            BuildError::InvalidName(name) => {
                 write!(f, "invalid XML name {name:?} in node selector")
             }
-            NodeSelError::NamespacedWildcard => {
+            BuildError::NamespacedWildcard => {
                 f.write_str("a wildcard step cannot have a namespace")
             }
-            NodeSelError::InvalidExtension(text) => {
+            BuildError::InvalidExtension(text) => {
                 write!(f, "invalid node selector extension {text:?}")
             }
-            NodeSelError::NoStep => f.write_str("a terminal selector needs a step before it"),
-            NodeSelError::AfterTerminal => f.write_str("nothing may follow a terminal selector"),
-            NodeSelError::TerminalChoice => f.write_str(
+            BuildError::NoStep => f.write_str("a terminal selector needs a step before it"),
+            BuildError::AfterTerminal => f.write_str("nothing may follow a terminal selector"),
+            BuildError::TerminalChoice => f.write_str(
                 "a terminal selector takes exactly one of attribute, namespace or extension",
             ),
         }
     }
 }
 
-impl std::error::Error for NodeSelError {}
+impl std::error::Error for BuildError {}
 
 /// A node selector under construction: steps from the document root down, an optional
 /// terminal selector, and the namespaces the step names are bound to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NodeSelector {
+pub struct NodeSelectorBuilder {
     steps: Vec<String>,
     terminal: Option<String>,
     /// Namespace URIs in binding order; the one at index `i` has prefix `prefix(i)`.
     namespaces: Vec<String>,
 }
 
-impl NodeSelector {
+impl NodeSelectorBuilder {
     pub fn new() -> Self {
         Self::default()
     }
@@ -85,15 +90,15 @@ impl NodeSelector {
         position: Option<NonZeroU32>,
         attr_test: Option<AttrTest<'_>>,
         extra: Option<&str>,
-    ) -> Result<(), NodeSelError> {
+    ) -> Result<(), BuildError> {
         if self.terminal.is_some() {
-            return Err(NodeSelError::AfterTerminal);
+            return Err(BuildError::AfterTerminal);
         }
         let name = name.filter(|name| *name != "*");
         let namespace = namespace.filter(|ns| !ns.is_empty());
         let extra = extra.filter(|extra| !extra.is_empty());
         match (name, namespace) {
-            (None, Some(_)) => return Err(NodeSelError::NamespacedWildcard),
+            (None, Some(_)) => return Err(BuildError::NamespacedWildcard),
             (Some(name), Some(_)) => check_name(name, false)?,
             (Some(name), None) => check_name(name, true)?,
             (None, None) => {}
@@ -136,12 +141,12 @@ impl NodeSelector {
         attr_sel: Option<&str>,
         namespace_sel: Option<&str>,
         extension_sel: Option<&str>,
-    ) -> Result<(), NodeSelError> {
+    ) -> Result<(), BuildError> {
         if self.terminal.is_some() {
-            return Err(NodeSelError::AfterTerminal);
+            return Err(BuildError::AfterTerminal);
         }
         if self.steps.is_empty() {
-            return Err(NodeSelError::NoStep);
+            return Err(BuildError::NoStep);
         }
         let terminal = match (attr_sel, namespace_sel, extension_sel) {
             (Some(attr), None, None) => {
@@ -154,7 +159,7 @@ impl NodeSelector {
                 check_extension(extension)?;
                 extension.to_owned()
             }
-            _ => return Err(NodeSelError::TerminalChoice),
+            _ => return Err(BuildError::TerminalChoice),
         };
         self.terminal = Some(terminal);
         Ok(())
@@ -196,7 +201,7 @@ impl NodeSelector {
 }
 
 /// Shows the selector with its query, `path?xmlns(...)`, before percent-encoding.
-impl fmt::Display for NodeSelector {
+impl fmt::Display for NodeSelectorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.path())?;
         match self.namespace_query() {
@@ -220,7 +225,7 @@ fn prefix(mut index: usize) -> String {
 }
 
 /// Accepts an XML name: an NCName, or a QName (`prefix:local`) when `allow_prefix` is set.
-fn check_name(name: &str, allow_prefix: bool) -> Result<(), NodeSelError> {
+fn check_name(name: &str, allow_prefix: bool) -> Result<(), BuildError> {
     let is_ncname = |part: &str| {
         let mut chars = part.chars();
         let start_ok = chars.next().is_some_and(|c| c.is_alphabetic() || c == '_');
@@ -237,13 +242,13 @@ fn check_name(name: &str, allow_prefix: bool) -> Result<(), NodeSelError> {
     if valid {
         Ok(())
     } else {
-        Err(NodeSelError::InvalidName(name.to_owned()))
+        Err(BuildError::InvalidName(name.to_owned()))
     }
 }
 
-fn check_extension(text: &str) -> Result<(), NodeSelError> {
+fn check_extension(text: &str) -> Result<(), BuildError> {
     if text.is_empty() || text.contains('/') {
-        Err(NodeSelError::InvalidExtension(text.to_owned()))
+        Err(BuildError::InvalidExtension(text.to_owned()))
     } else {
         Ok(())
     }

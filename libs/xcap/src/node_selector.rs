@@ -1,7 +1,12 @@
 //! XCAP node selectors (RFC 4825 §6.3): which element, attribute or namespace set of a
-//! document a URI points at, with every name already expanded to its namespace.
+//! document a URI points at. [`NodeSelector`] is one parsed from a URI, with every name
+//! already expanded to its namespace (what a server works on); [`NodeSelectorBuilder`]
+//! writes one step by step (what a client puts in a URI).
 
+pub mod builder;
 mod parser;
+
+pub use builder::{AttrTest, BuildError, NodeSelectorBuilder};
 
 use std::fmt;
 
@@ -68,7 +73,7 @@ pub enum SelectorError {
     Empty,
     /// The text does not follow the grammar at byte `offset`.
     Syntax { offset: usize, expected: &'static str },
-    /// An extension selector (any other XPath-like step); this server defines none.
+    /// An extension selector (any other XPath-like step); none is defined here.
     Extension(String),
     /// A prefix with no `xmlns()` binding in the query.
     UnboundPrefix(String),

@@ -1,7 +1,59 @@
-//! The application usages (AUIDs) this server knows, with the numbers and names the `xcap`
-//! table and the other presence modules use for them.
+//! The application usages (AUIDs) XCAP serves, with the document types (the numbers the
+//! `xcap` table and the presence modules use for them), MIME types and default namespaces.
 
-use kamailio::xcap::doc_type::*;
+/// The `doc_type` flags of the `xcap` table, the same bits presence, presence_xml, rls and the
+/// `bind_xcap` API's callbacks use.
+pub mod doc_type {
+    pub const PRES_RULES: i32 = 2;
+    pub const RESOURCE_LIST: i32 = 4;
+    pub const RLS_SERVICE: i32 = 8;
+    pub const PIDF_MANIPULATION: i32 = 16;
+    pub const XCAP_CAPS: i32 = 32;
+    pub const USER_PROFILE: i32 = 64;
+    pub const PRES_CONTENT: i32 = 128;
+    pub const SEARCH: i32 = 256;
+    pub const DIRECTORY: i32 = 512;
+}
+
+use doc_type::*;
+
+/// A document type: what an AUID's documents are stored and announced as. Both pres-rules
+/// AUIDs share one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocType {
+    PresRules,
+    ResourceList,
+    RlsService,
+    PidfManipulation,
+    XcapCaps,
+    UserProfile,
+    PresContent,
+    Search,
+    Directory,
+}
+
+impl DocType {
+    /// The bit presence, presence_xml and rls use for this type.
+    pub const fn flag(self) -> i32 {
+        match self {
+            DocType::PresRules => PRES_RULES,
+            DocType::ResourceList => RESOURCE_LIST,
+            DocType::RlsService => RLS_SERVICE,
+            DocType::PidfManipulation => PIDF_MANIPULATION,
+            DocType::XcapCaps => XCAP_CAPS,
+            DocType::UserProfile => USER_PROFILE,
+            DocType::PresContent => PRES_CONTENT,
+            DocType::Search => SEARCH,
+            DocType::Directory => DIRECTORY,
+        }
+    }
+
+    /// The type served under an AUID (the IETF ones and the OMA ones XCAP servers also use),
+    /// named exactly (case-sensitive).
+    pub fn from_auid(auid: &str) -> Option<DocType> {
+        Auid::from_name(auid).map(Auid::document_type)
+    }
+}
 
 /// One application usage, named by the first path segment under the XCAP root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,19 +116,24 @@ impl Auid {
         }
     }
 
+    /// The document type of this AUID's documents.
+    pub fn document_type(self) -> DocType {
+        match self {
+            Auid::PresRules | Auid::OmaPresRules => DocType::PresRules,
+            Auid::ResourceLists => DocType::ResourceList,
+            Auid::RlsServices => DocType::RlsService,
+            Auid::PidfManipulation => DocType::PidfManipulation,
+            Auid::XcapCaps => DocType::XcapCaps,
+            Auid::UserProfile => DocType::UserProfile,
+            Auid::PresContent => DocType::PresContent,
+            Auid::Search => DocType::Search,
+            Auid::XcapDirectory => DocType::Directory,
+        }
+    }
+
     /// The `doc_type` column value; presence, rls and xcap_client use the same flags.
     pub fn doc_type(self) -> i32 {
-        match self {
-            Auid::PresRules | Auid::OmaPresRules => PRES_RULES,
-            Auid::ResourceLists => RESOURCE_LIST,
-            Auid::RlsServices => RLS_SERVICE,
-            Auid::PidfManipulation => PIDF_MANIPULATION,
-            Auid::XcapCaps => XCAP_CAPS,
-            Auid::UserProfile => USER_PROFILE,
-            Auid::PresContent => PRES_CONTENT,
-            Auid::Search => SEARCH,
-            Auid::XcapDirectory => DIRECTORY,
-        }
+        self.document_type().flag()
     }
 
     /// The MIME type of a whole document of this AUID.
@@ -154,5 +211,35 @@ mod tests {
             "urn:ietf:params:xml:ns:resource-lists"
         );
         assert_eq!(Auid::PidfManipulation.default_namespace(), "urn:ietf:params:xml:ns:pidf");
+    }
+
+    #[test]
+    fn auids_map_to_their_flags() {
+        let cases = [
+            ("pres-rules", 2),
+            ("org.openmobilealliance.pres-rules", 2),
+            ("resource-lists", 4),
+            ("rls-services", 8),
+            ("pidf-manipulation", 16),
+            ("xcap-caps", 32),
+            ("org.openmobilealliance.user-profile", 64),
+            ("org.openmobilealliance.pres-content", 128),
+            ("org.openmobilealliance.search", 256),
+            ("org.openmobilealliance.xcap-directory", 512),
+        ];
+        for (auid, flag) in cases {
+            assert_eq!(
+                DocType::from_auid(auid).map(DocType::flag),
+                Some(flag),
+                "{auid}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_auids_have_no_type() {
+        for auid in ["", "Pres-Rules", "pres-rules ", "users", "resource-list"] {
+            assert_eq!(DocType::from_auid(auid), None, "{auid:?}");
+        }
     }
 }

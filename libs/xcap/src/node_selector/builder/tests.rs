@@ -11,8 +11,8 @@ fn attr<'a>(name: &'a str, value: &'a str) -> Option<AttrTest<'a>> {
     Some(AttrTest { name, value })
 }
 
-fn named(steps: &[&str]) -> NodeSelector {
-    let mut sel = NodeSelector::new();
+fn named(steps: &[&str]) -> NodeSelectorBuilder {
+    let mut sel = NodeSelectorBuilder::new();
     for step in steps {
         sel.add_step(Some(step), None, None, None, None).unwrap();
     }
@@ -21,7 +21,7 @@ fn named(steps: &[&str]) -> NodeSelector {
 
 #[test]
 fn new_selector_is_empty() {
-    let sel = NodeSelector::new();
+    let sel = NodeSelectorBuilder::new();
     assert!(sel.is_empty());
     assert_eq!(sel.to_string(), "");
     assert_eq!(sel.namespace_query(), None);
@@ -36,7 +36,7 @@ fn steps_are_joined_by_slashes() {
 
 #[test]
 fn missing_name_or_star_is_a_wildcard() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(None, None, None, None, None).unwrap();
     sel.add_step(Some("*"), None, pos(2), None, None).unwrap();
     assert_eq!(sel.to_string(), "*/*[2]");
@@ -60,7 +60,7 @@ fn attribute_predicate_is_quoted_with_at_sign() {
 
 #[test]
 fn position_comes_before_attribute_test() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(
         Some("entry"),
         None,
@@ -74,7 +74,7 @@ fn position_comes_before_attribute_test() {
 
 #[test]
 fn attribute_value_is_escaped_for_xml() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(
         Some("list"),
         None,
@@ -88,7 +88,7 @@ fn attribute_value_is_escaped_for_xml() {
 
 #[test]
 fn prefixed_attribute_name_is_accepted() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(
         Some("display-name"),
         None,
@@ -102,7 +102,7 @@ fn prefixed_attribute_name_is_accepted() {
 
 #[test]
 fn extra_text_is_appended_to_the_step() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(Some("entry"), None, pos(1), None, Some("[@uri=\"x\"]"))
         .unwrap();
     sel.add_step(Some("display-name"), None, None, None, None)
@@ -112,7 +112,7 @@ fn extra_text_is_appended_to_the_step() {
 
 #[test]
 fn namespaced_steps_get_prefixes_and_a_query() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(Some("rls-services"), Some(RLS_NS), None, None, None)
         .unwrap();
     sel.add_step(
@@ -149,7 +149,7 @@ fn unqualified_steps_mix_with_qualified_ones() {
 
 #[test]
 fn empty_namespace_counts_as_none() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(Some("list"), Some(""), None, None, None)
         .unwrap();
     sel.add_step(None, Some(""), None, None, None).unwrap();
@@ -158,7 +158,7 @@ fn empty_namespace_counts_as_none() {
 
 #[test]
 fn namespace_parentheses_are_escaped_for_xpointer() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(Some("x"), Some("urn:a(b)^c"), None, None, None)
         .unwrap();
     assert_eq!(sel.namespace_query().unwrap(), "xmlns(a=urn:a^(b^)^^c)");
@@ -166,7 +166,7 @@ fn namespace_parentheses_are_escaped_for_xpointer() {
 
 #[test]
 fn prefixes_continue_past_z() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     for i in 0..28 {
         sel.add_step(Some("e"), Some(&format!("urn:ns:{i}")), None, None, None)
             .unwrap();
@@ -224,7 +224,7 @@ fn terminal_extension_selector() {
 
 #[test]
 fn terminal_keeps_namespace_query_last() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     sel.add_step(Some("list"), Some(RL_NS), None, None, None)
         .unwrap();
     sel.add_terminal(Some("name"), None, None).unwrap();
@@ -236,29 +236,29 @@ fn terminal_needs_exactly_one_kind() {
     let mut sel = named(&["list"]);
     assert_eq!(
         sel.add_terminal(None, None, None),
-        Err(NodeSelError::TerminalChoice)
+        Err(BuildError::TerminalChoice)
     );
     assert_eq!(
         sel.add_terminal(Some("a"), Some("x"), None),
-        Err(NodeSelError::TerminalChoice)
+        Err(BuildError::TerminalChoice)
     );
     assert_eq!(
         sel.add_terminal(Some("a"), None, Some("x")),
-        Err(NodeSelError::TerminalChoice)
+        Err(BuildError::TerminalChoice)
     );
     assert_eq!(
         sel.add_terminal(None, Some("x"), Some("y")),
-        Err(NodeSelError::TerminalChoice)
+        Err(BuildError::TerminalChoice)
     );
     assert_eq!(sel.to_string(), "list");
 }
 
 #[test]
 fn terminal_needs_a_step() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     assert_eq!(
         sel.add_terminal(Some("name"), None, None),
-        Err(NodeSelError::NoStep)
+        Err(BuildError::NoStep)
     );
     assert!(sel.is_empty());
 }
@@ -269,11 +269,11 @@ fn nothing_follows_a_terminal() {
     sel.add_terminal(Some("name"), None, None).unwrap();
     assert_eq!(
         sel.add_step(Some("entry"), None, None, None, None),
-        Err(NodeSelError::AfterTerminal)
+        Err(BuildError::AfterTerminal)
     );
     assert_eq!(
         sel.add_terminal(Some("uri"), None, None),
-        Err(NodeSelError::AfterTerminal)
+        Err(BuildError::AfterTerminal)
     );
     assert_eq!(sel.to_string(), "list/@name");
 }
@@ -283,10 +283,10 @@ fn invalid_names_are_refused() {
     for name in [
         "", "a b", "a/b", "1abc", "-a", "a:b:c", ":a", "a:", "a[1]", "a@b", "a\"b", "a\u{0}",
     ] {
-        let mut sel = NodeSelector::new();
+        let mut sel = NodeSelectorBuilder::new();
         assert_eq!(
             sel.add_step(Some(name), None, None, None, None),
-            Err(NodeSelError::InvalidName(name.to_owned())),
+            Err(BuildError::InvalidName(name.to_owned())),
             "{name:?}"
         );
         assert!(sel.is_empty());
@@ -304,7 +304,7 @@ fn valid_names_are_accepted() {
         "jörg",
         "データ",
     ] {
-        let mut sel = NodeSelector::new();
+        let mut sel = NodeSelectorBuilder::new();
         assert_eq!(
             sel.add_step(Some(name), None, None, None, None),
             Ok(()),
@@ -315,30 +315,30 @@ fn valid_names_are_accepted() {
 
 #[test]
 fn prefixed_name_cannot_also_take_a_namespace() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     assert_eq!(
         sel.add_step(Some("rl:list"), Some(RL_NS), None, None, None),
-        Err(NodeSelError::InvalidName("rl:list".into()))
+        Err(BuildError::InvalidName("rl:list".into()))
     );
     assert_eq!(sel.namespace_query(), None);
 }
 
 #[test]
 fn wildcard_cannot_take_a_namespace() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     assert_eq!(
         sel.add_step(None, Some(RL_NS), None, None, None),
-        Err(NodeSelError::NamespacedWildcard)
+        Err(BuildError::NamespacedWildcard)
     );
     assert_eq!(
         sel.add_step(Some("*"), Some(RL_NS), None, None, None),
-        Err(NodeSelError::NamespacedWildcard)
+        Err(BuildError::NamespacedWildcard)
     );
 }
 
 #[test]
 fn refused_step_leaves_no_namespace_binding() {
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     let bad_attr = attr("bad name", "v");
     assert!(sel
         .add_step(Some("list"), Some(RL_NS), None, bad_attr, None)
@@ -355,15 +355,15 @@ fn extensions_cannot_hold_slashes_or_be_empty() {
     let mut sel = named(&["list"]);
     assert_eq!(
         sel.add_step(Some("e"), None, None, None, Some("[a/b]")),
-        Err(NodeSelError::InvalidExtension("[a/b]".into()))
+        Err(BuildError::InvalidExtension("[a/b]".into()))
     );
     assert_eq!(
         sel.add_terminal(None, None, Some("")),
-        Err(NodeSelError::InvalidExtension(String::new()))
+        Err(BuildError::InvalidExtension(String::new()))
     );
     assert_eq!(
         sel.add_terminal(None, None, Some("a/b")),
-        Err(NodeSelError::InvalidExtension("a/b".into()))
+        Err(BuildError::InvalidExtension("a/b".into()))
     );
     assert_eq!(sel.to_string(), "list");
 }
@@ -371,11 +371,11 @@ fn extensions_cannot_hold_slashes_or_be_empty() {
 #[test]
 fn errors_read_well_in_a_log() {
     assert_eq!(
-        NodeSelError::InvalidName("a b".into()).to_string(),
+        BuildError::InvalidName("a b".into()).to_string(),
         "invalid XML name \"a b\" in node selector"
     );
     assert_eq!(
-        NodeSelError::NoStep.to_string(),
+        BuildError::NoStep.to_string(),
         "a terminal selector needs a step before it"
     );
 }
@@ -390,7 +390,7 @@ fn arbitrary_input_never_panics() {
         state ^= state << 17;
         state
     };
-    let mut sel = NodeSelector::new();
+    let mut sel = NodeSelectorBuilder::new();
     for _ in 0..5_000 {
         let mut text = || -> String {
             (0..next() % 8)
@@ -412,7 +412,7 @@ fn arbitrary_input_never_panics() {
         let _ = sel.add_step(Some(&name), None, None, None, None);
         if name.len() > 12 {
             let _ = sel.add_terminal(Some(&name), None, None);
-            sel = NodeSelector::new();
+            sel = NodeSelectorBuilder::new();
         }
         let _ = sel.to_string();
     }

@@ -1,10 +1,10 @@
 //! XML name characters (XML 1.0 fifth edition §2.3), for names without a colon (NCName).
 
 /// The namespace the `xml` prefix is always bound to.
-pub(crate) const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// May `c` start an NCName?
-pub(crate) fn is_name_start_char(c: char) -> bool {
+pub fn is_name_start_char(c: char) -> bool {
     matches!(c,
         'A'..='Z' | '_' | 'a'..='z'
         | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
@@ -14,14 +14,14 @@ pub(crate) fn is_name_start_char(c: char) -> bool {
 }
 
 /// May `c` continue an NCName?
-pub(crate) fn is_name_char(c: char) -> bool {
+pub fn is_name_char(c: char) -> bool {
     is_name_start_char(c)
         || matches!(c,
             '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
 /// Is `s` a whole NCName?
-pub(crate) fn is_ncname(s: &str) -> bool {
+pub fn is_ncname(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(is_name_start_char) && chars.all(is_name_char)
 }
