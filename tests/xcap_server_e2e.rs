@@ -58,6 +58,14 @@ fn put(k: &Kamailio, path: &str, ctype: &str, body: &[u8], headers: &[&str]) -> 
     k.http(&args, path)
 }
 
+/// A PUT with no Content-Type header at all (curl drops its default for an empty one).
+fn put_without_content_type(k: &Kamailio, path: &str, body: &[u8]) -> SipReply {
+    let file = k.dir.join(format!("body-{}", body.len()));
+    std::fs::write(&file, body).unwrap();
+    let data = format!("@{}", file.display());
+    k.http(&["-X", "PUT", "-H", "Content-Type:", "--data-binary", &data], path)
+}
+
 fn delete(k: &Kamailio, path: &str, headers: &[&str]) -> SipReply {
     let mut args = vec!["-X", "DELETE"];
     for h in headers {
@@ -468,6 +476,19 @@ fn differential_against_the_stock_module() {
     // Deliberate difference: a malformed document is 409 not-well-formed; stock answers 500.
     assert_eq!(put(&ours, DOC, RL, b"<resource-lists", &[]).code, 409);
     assert_eq!(put(&stock, DOC, RL, b"<resource-lists", &[]).code, 500);
+    // Deliberate difference: an element PUT without a Content-Type is 415 (RFC 4825 §8.2.1:
+    // nothing says the body is an element rather than a document); stock takes it (200).
+    let zed = node(r#"resource-lists/list[1]/entry[@uri="sip:zed@example.com"]"#);
+    assert_eq!(put_without_content_type(&stock, &zed, br#"<entry uri="sip:zed@example.com"/>"#).code, 200);
+    assert!(get(&stock, DOC, &[]).body.contains("sip:zed@example.com"));
+    let bare = put_without_content_type(&ours, &zed, br#"<entry uri="sip:zed@example.com"/>"#);
+    assert_eq!(bare.code, 415, "{bare:?}");
+    assert!(!get(&ours, DOC, &[]).body.contains("zed"));
+    // A whole document without a Content-Type is still taken, as by stock.
+    let third = "/xcap-root/resource-lists/users/sip:alice@example.com/third";
+    assert_eq!(put_without_content_type(&ours, third, LISTS.as_bytes()).code, 201);
+    assert_eq!(put_without_content_type(&stock, third, LISTS.as_bytes()).code, 200);
+    assert_eq!(get(&ours, third, &[]).body, LISTS);
 }
 
 /// The namespace selector (RFC 4825 §10) is answered, repeatedly, and the server stays up.

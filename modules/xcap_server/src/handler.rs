@@ -31,7 +31,8 @@ pub struct Request<'a> {
     pub body: Option<&'a [u8]>,
     pub content_type: Option<&'a str>,
     /// Refuse a PUT whose Content-Type does not fit the resource (415, RFC 4825 §8.2.1);
-    /// when false, any Content-Type is accepted, as clients that send none rely on.
+    /// when false, any Content-Type is accepted, as clients that send none rely on, and none
+    /// at all only for a whole document (an element or attribute PUT without one gets 415).
     pub strict_content_type: bool,
     /// Refuse a document that breaks its usage's schema (409, RFC 4825 §8.2.5); when false,
     /// well-formed documents are stored as the stock module stores them.
@@ -277,13 +278,26 @@ fn media_type(ct: &str) -> String {
     ct.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
 }
 
+/// Does a PUT's Content-Type do for a body that must be `expected`? Strict: exactly that
+/// type. Lenient: a document takes any Content-Type or none (clients that send none rely on
+/// it), an element or attribute any non-empty one; with none, or an empty one, nothing says
+/// the body is a fragment rather than a document, so it is refused.
+fn content_type_fits(content_type: Option<&str>, expected: &str, fragment: bool, strict: bool) -> bool {
+    let given = content_type.map(media_type).unwrap_or_default();
+    if strict {
+        given == expected
+    } else {
+        !fragment || !given.is_empty()
+    }
+}
+
 fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>, key: &DocKey, storage: &mut S) -> Attempt {
     let body = req.body.unwrap_or_default();
     let expected = match expected_type(uri, selector) {
         Ok(t) => t,
         Err(e) => return Response::from(e).into(),
     };
-    if req.strict_content_type && req.content_type.map(media_type).as_deref() != Some(expected) {
+    if !content_type_fits(req.content_type, expected, selector.is_some(), req.strict_content_type) {
         return Response::from(XcapError::UnsupportedMediaType).into();
     }
     if body.len() > req.max_doc_bytes {
@@ -724,18 +738,55 @@ mod tests {
     }
 
     #[test]
-    fn content_type_is_checked_only_when_strict() {
+    fn a_wrong_content_type_is_refused_only_when_strict() {
         let form = Some("application/x-www-form-urlencoded");
         let el = format!("{PATH}/~~/resource-lists/list[@name=%22m%22]");
+        let att = format!("{PATH}/~~/resource-lists/list[1]/@name");
         for (strict, status) in [(false, 201), (true, 415)] {
             let mut m = Memory::default();
             let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), form);
             q.strict_content_type = strict;
             assert_eq!(handle(&q, &mut m).status, status, "strict={strict}");
             put_doc(&mut m);
-            let mut q = req(Method::Put, &el, Some(b"<list name=\"m\"/>"), None);
+            let mut q = req(Method::Put, &el, Some(b"<list name=\"m\"/>"), form);
             q.strict_content_type = strict;
             assert_eq!(handle(&q, &mut m).status, status, "strict={strict}");
+            let mut q = req(Method::Put, &att, Some(b"k"), form);
+            q.strict_content_type = strict;
+            assert_eq!(handle(&q, &mut m).status, if strict { 415 } else { 200 }, "strict={strict}");
         }
+    }
+
+    #[test]
+    fn a_fragment_without_its_content_type_is_refused_a_document_is_not() {
+        let el = format!("{PATH}/~~/resource-lists/list[@name=%22m%22]");
+        let att = format!("{PATH}/~~/resource-lists/list[1]/@name");
+        for strict in [false, true] {
+            for missing in [None, Some(""), Some("  "), Some("; charset=utf-8")] {
+                let mut m = Memory::default();
+                put_doc(&mut m);
+                let mut q = req(Method::Put, &el, Some(b"<list name=\"m\"/>"), missing);
+                q.strict_content_type = strict;
+                assert_eq!(handle(&q, &mut m).status, 415, "element, {missing:?}, strict={strict}");
+                let mut q = req(Method::Put, &att, Some(b"k"), missing);
+                q.strict_content_type = strict;
+                assert_eq!(handle(&q, &mut m).status, 415, "attribute, {missing:?}, strict={strict}");
+                // Nothing was stored: the list is still the only one, under its old name.
+                let get = handle(&req(Method::Get, PATH, None, None), &mut m);
+                assert_eq!(get.body.as_deref(), Some(DOC.as_bytes()));
+
+                let mut m = Memory::default();
+                let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), missing);
+                q.strict_content_type = strict;
+                assert_eq!(handle(&q, &mut m).status, if strict { 415 } else { 201 }, "document, {missing:?}");
+            }
+        }
+        // With its own type each is taken, in either mode.
+        let mut m = Memory::default();
+        put_doc(&mut m);
+        let q = req(Method::Put, &el, Some(b"<list name=\"m\"/>"), Some("application/xcap-el+xml; charset=utf-8"));
+        assert_eq!(handle(&q, &mut m).status, 201);
+        let q = req(Method::Put, &att, Some(b"k"), Some("Application/XCAP-att+xml"));
+        assert_eq!(handle(&q, &mut m).status, 200);
     }
 }

@@ -28,7 +28,7 @@ static DIRECTORY_HOSTNAME: StrParam = StrParam::new("");
 /// 1: every change of a user's documents is published (through pua) as an xcap-diff.
 static PUBLISH_XCAPDIFF: IntParam = IntParam::new(0);
 /// 1: a PUT body's Content-Type must fit the resource (else 415); 0: any is accepted, as
-/// by the stock module.
+/// by the stock module, but an element or attribute PUT must carry one (else 415).
 static STRICT_CONTENT_TYPE: IntParam = IntParam::new(0);
 /// 1: a document that breaks its usage's schema is refused (409); 0: stored if well-formed,
 /// as by the stock module.
