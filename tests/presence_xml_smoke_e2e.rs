@@ -18,11 +18,15 @@ fn pidf(note: &str) -> String {
 }
 
 fn allowed_watcher(ours: bool) {
+    allowed_watcher_with_rules_at(ours, "/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index");
+}
+
+fn allowed_watcher_with_rules_at(ours: bool, rules: &str) {
     let mut s = Setup::new("kamailio.cfg", &["presence_xml", "presence_xcapdiff", "xcap_server"]);
     s.defines = if ours { &[] } else { &["STOCK_PRESENCE_XML"] };
     s.schemas = &["presence"];
     let k = Kamailio::start(s);
-    let put = k.http(&["-X", "PUT", "-H", "Content-Type: application/auth-policy+xml", "--data-binary", RULES], "/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index");
+    let put = k.http(&["-X", "PUT", "-H", "Content-Type: application/auth-policy+xml", "--data-binary", RULES], rules);
     assert!(put.code == 201 || put.code == 200, "{put:?}");
     let r = k.request("PUBLISH", "alice", &[("Event", "presence"), ("Expires", "600"), ("Content-Type", "application/pidf+xml")], pidf("in the office").as_bytes());
     assert_eq!(r.code, 200, "{r:?}\n{}", k.log_text());
@@ -43,4 +47,11 @@ fn an_allowed_watcher_gets_the_published_document() {
 #[test]
 fn an_allowed_watcher_gets_the_published_document_on_stock() {
     allowed_watcher(false);
+}
+
+/// test-configs/kamailio.cfg takes a bare `user@domain` XUI for the owner `sip:user@domain`:
+/// pres-rules stored under it are the presentity's.
+#[test]
+fn pres_rules_under_a_bare_user_at_domain_xui_are_the_presentitys() {
+    allowed_watcher_with_rules_at(true, "/xcap-root/pres-rules/users/alice@127.0.0.1/index");
 }

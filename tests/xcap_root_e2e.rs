@@ -107,6 +107,36 @@ fn a_complete_xcap_root_with_digest_authentication() {
     assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
 }
 
+/// A bare `user@domain` XUI names the owner `sip:user@domain`, as a `sip:` one does: the
+/// request reaches the module, which answers it, instead of the owner check refusing it.
+#[test]
+fn a_bare_user_at_domain_xui_is_that_sip_address() {
+    let k = server();
+    let alice = |extra: &[&str], path: &str| as_user(&k, "alice:secret", extra, path);
+    let bob = |extra: &[&str], path: &str| as_user(&k, "bob:bobs-secret", extra, path);
+    let ct = format!("Content-Type: {RL}");
+    let bare = "/xcap-root/resource-lists/users/alice@example.com/index";
+
+    // No such document yet: the module's 404, with or without an empty node selector.
+    assert_eq!(alice(&[], &format!("{bare}~~")).code, 404);
+    assert_eq!(alice(&[], bare).code, 404);
+    assert_eq!(alice(&put_args(&ct, LISTS), bare).code, 201);
+    let r = alice(&[], &format!("{bare}~~"));
+    assert_eq!((r.code, r.body.as_str()), (200, LISTS), "{r:?}");
+    assert_eq!(
+        k.sql("SELECT username || ' ' || domain FROM xcap WHERE doc_uri LIKE '%/alice@example.com/index';").trim(),
+        "alice example.com"
+    );
+    // The owner check still holds: the user part is Alice's.
+    assert_eq!(bob(&[], &format!("{bare}~~")).code, 403);
+    assert_eq!(bob(&["-X", "DELETE"], bare).code, 403);
+    // A user part only is a user of the server's address; more than one '@' is no SIP URI
+    // the owner check accepts.
+    assert_eq!(alice(&[], "/xcap-root/resource-lists/users/alice/index~~").code, 404);
+    assert_eq!(alice(&[], "/xcap-root/resource-lists/users/alice@example.com@x/index~~").code, 403);
+    assert_eq!(alice(&["-X", "DELETE"], bare).code, 200);
+}
+
 /// The configuration the README shows is this test's configuration.
 #[test]
 fn the_readme_shows_the_tested_configuration() {
