@@ -454,9 +454,22 @@ heap_dump() {
     rpc "$s" cfg.set_now_int core mem_dump_pkg 0 >/dev/null
     [ -s "$work/heap-$s-$tag.txt" ] || die "$s: the worker $pid dumped no heap"
 }
+# shm_dump server tag: the shared memory heap, every fragment, into shm-<server>-<tag>.txt.
+shm_dump() {
+    local s=$1 tag=$2 d="${DIR[$1]}" before
+    before=$(wc -l <"$d/kamailio.log")
+    rpc "$s" cfg.set_now_int core mem_status_mode 1 >/dev/null
+    rpc "$s" cfg.set_now_int core mem_dump_shm 1 >/dev/null
+    for _ in $(seq 100); do
+        tail -n +"$before" "$d/kamailio.log" | grep -q "qm_status: -----" && break
+        sleep 0.1
+    done
+    tail -n +"$before" "$d/kamailio.log" | sed -n '/Memory status (shm)/,/qm_status: -----/p' >"$work/shm-$s-$tag.txt"
+    [ -s "$work/shm-$s-$tag.txt" ] || die "$s: no shm dump"
+}
 if [ "$heap" = 1 ]; then
     mkdir -p "$top/target/bench"
-    for s in "${servers[@]}"; do heap_dump "$s" warm; done
+    for s in "${servers[@]}"; do heap_dump "$s" warm; shm_dump "$s" warm; done
     # Every pkg allocation of five publication lives (15 PUBLISHes), as q_malloc logs them
     # with memdbg at a shown level: who allocates, how much, and how far the search went.
     for s in "${servers[@]}"; do
@@ -465,6 +478,12 @@ if [ "$heap" = 1 ]; then
         sipp_run "$s" bench-presence-xml-publish.xml "$work/publish.csv" 5 heaptrace
         rpc "$s" cfg.set_now_int core memdbg 3 >/dev/null
         tail -n +"$before" "${DIR[$s]}/kamailio.log" | grep -E "qm_(malloc|free|realloc)\(|-th hit" >"$work/allocs-$s.txt" || true
+        # And of three SUBSCRIBE dialogs of new watchers.
+        before=$(wc -l <"${DIR[$s]}/kamailio.log")
+        rpc "$s" cfg.set_now_int core memdbg 2 >/dev/null
+        sipp_run "$s" bench-presence-xml-subscribe.xml "$work/sub.csv" 3 heaptrace-sub -key wprefix heap
+        rpc "$s" cfg.set_now_int core memdbg 3 >/dev/null
+        tail -n +"$before" "${DIR[$s]}/kamailio.log" | grep -E "qm_(malloc|free|realloc)\(|-th hit" >"$work/allocs-sub-$s.txt" || true
     done
     for s in "${servers[@]}"; do
         round=0
@@ -480,8 +499,14 @@ if [ "$heap" = 1 ]; then
         echo "## After $pub_calls more publication lives"
         python3 "$top/ci/pkg-heap.py" "$work/heap-ours-after-publish.txt" "$work/heap-stock-after-publish.txt"
         echo
+        echo "## Shared memory after the checks and the set-up publications"
+        python3 "$top/ci/pkg-heap.py" "$work/shm-ours-warm.txt" "$work/shm-stock-warm.txt"
+        echo
         echo "## Allocations of five publication lives (15 PUBLISHes), SIP worker and others"
         python3 "$top/ci/pkg-heap.py" --allocs "$work/allocs-ours.txt" "$work/allocs-stock.txt" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-ours-warm.txt" | head -1)" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-stock-warm.txt" | head -1)"
+        echo
+        echo "## Allocations of three SUBSCRIBE dialogs of new watchers"
+        python3 "$top/ci/pkg-heap.py" --allocs "$work/allocs-sub-ours.txt" "$work/allocs-sub-stock.txt" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-ours-warm.txt" | head -1)" "$(sed -n 's/.*qm_status(): (\(0x[0-9a-f]*\)).*/\1/p' "$work/heap-stock-warm.txt" | head -1)"
     } | tee "$top/target/bench/heap-presence-xml.md"
     echo "heap dumps in $work (KEEP=1 keeps them); summary in target/bench/heap-presence-xml.md" >&2
     exit 0
