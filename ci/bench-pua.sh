@@ -30,7 +30,8 @@
 # Environment: ROUNDS (default 6: even, so that each server goes first as often; the first
 # of a pair measured up to 40% more CPU per PUBLISH in runs of bench-presence-xml.sh), N_INIT (20000), N_MOD (20000), WINDOW (PUBLISHes in flight,
 # 32), SHM_RECORDS (10000), CYCLES (100000), NO_BUILD=1 to skip the build, KEEP=1 to keep the
-# work directory (logs), OUT (default target/bench-pua.md). Needs kamailio, kamcmd, sipp,
+# work directory (logs), PROFILE=1 (records every throughput run with perf, call graphs, into
+# the work directory: r<round>-<load>.perf per server; with KEEP=1), OUT (default target/bench-pua.md). Needs kamailio, kamcmd, sipp,
 # sqlite3, python3. Takes about 4 minutes with the defaults on 2 cores.
 #
 # The stop at the end waits 5 s per server, then kills: our pua writes every record to the
@@ -197,7 +198,18 @@ measure() { # server load(init|mod) first distinct count
     local s=$1 load=$2 t0 t1 u0 u1 rate cpu
     tm_idle "$s"
     t0=$(cpu_ticks "${PID[$s]}") u0=$(pid_ticks "${UAS_PID[$s]}")
+    local perf_pid=
+    if [ "${PROFILE:-0}" = 1 ]; then
+        perf record -q -F 999 -g -p "$(pgrep -g "${PID[$s]}" | paste -sd, -)" -o "${DIR[$s]}/r$r-$load.perf" >/dev/null 2>&1 &
+        perf_pid=$!
+        sleep 0.3
+    fi
     run "$s" 1 "$3" "$4" "$5"
+    if [ -n "$perf_pid" ]; then
+        kill -INT "$perf_pid" 2>/dev/null || true
+        wait "$perf_pid" 2>/dev/null || true
+        echo "$s $load: perf profile in ${DIR[$s]}/r$r-$load.perf (KEEP=1 keeps it)" >&2
+    fi
     u1=$(pid_ticks "${UAS_PID[$s]}")
     tm_idle "$s" # the transactions' memory is freed by tm's timer: part of the cost
     t1=$(cpu_ticks "${PID[$s]}")

@@ -6,11 +6,11 @@
 pub mod db_store;
 pub mod events;
 pub mod headers;
-pub mod list;
 mod module;
 pub mod packed;
 pub mod pending;
 pub mod persist;
 pub mod record;
+pub mod slots;
 pub mod store;
 mod ua;

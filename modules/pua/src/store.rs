@@ -8,7 +8,7 @@ use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec as AVec;
 use kamailio::ShmMutex;
 
-use crate::list::List;
+use crate::slots::Slots;
 use crate::packed::{Packed, F};
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
 
@@ -95,7 +95,7 @@ pub enum Sweep {
 }
 
 /// A bucket: the records of the presentities that hash to it.
-type Bucket<A> = List<Packed<A>, A>;
+type Bucket<A> = Slots<Packed<A>, A>;
 
 /// The in-memory table: `size` buckets, each behind its own process-shared lock; records
 /// hash by presentity URI.
@@ -108,9 +108,13 @@ fn oom() -> StoreError {
     StoreError("out of shared memory".into())
 }
 
-/// FNV-1a over the presentity URI.
+/// FNV-1a over the presentity URI: its bucket, and (the low half) its records' tag there.
 fn hash(pres_uri: &[u8]) -> u64 {
     pres_uri.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn tag(pres_uri: &[u8]) -> u32 {
+    hash(pres_uri) as u32
 }
 
 impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
@@ -118,7 +122,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
         let mut buckets = AVec::new_in(alloc.clone());
         buckets.try_reserve_exact(size.max(1)).map_err(|_| oom())?;
         for _ in 0..size.max(1) {
-            buckets.push(ShmMutex::new(List::new()));
+            buckets.push(ShmMutex::new(Slots::new()));
         }
         Ok(MemStore { buckets, alloc })
     }
@@ -141,7 +145,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
     }
 
     fn push(&self, b: &mut Bucket<A>, p: Packed<A>) -> StoreResult<()> {
-        b.push(p, self.alloc.clone()).map_err(|_| oom())
+        b.push(tag(p.pres_uri()), p, self.alloc.clone()).map_err(|_| oom())
     }
 
     /// Every record, unpacked (for persistence).
@@ -158,18 +162,19 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
 impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn publication(&self, key: &PubKey, etag: Option<&[u8]>, bump: bool) -> StoreResult<Option<Record>> {
         let mut b = self.bucket(&key.pres_uri).lock();
-        Ok(b.iter_mut().find(|p| key.matches(*p, etag)).map(|p| {
+        let found = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, etag)).map(|p| {
             if bump {
                 p.version = p.version.wrapping_add(1);
             }
             p.unpack()
-        }))
+        });
+        Ok(found)
     }
 
     fn publication_accepted(&self, key: &PubKey, old_etag: Option<&[u8]>, rec: Record) -> StoreResult<()> {
         let mut b = self.bucket(&key.pres_uri).lock();
         if let Some(old) = old_etag {
-            if let Some(p) = b.iter_mut().find(|p| key.matches(*p, Some(old))) {
+            if let Some(p) = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, Some(old))) {
                 p.expires = rec.expires;
                 p.desired_expires = rec.desired_expires;
                 let mut changes: Vec<(F, &[u8])> = vec![(F::Etag, &rec.etag), (F::OutboundProxy, &rec.outbound_proxy)];
@@ -181,18 +186,18 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
         }
         let packed = self.pack(&rec)?;
         let exact = PubKey { id: rec.id.clone(), ..key.clone() };
-        b.retain(|p| !exact.same(p));
+        b.remove_tagged(tag(&key.pres_uri), |p| exact.same(p));
         self.push(&mut b, packed)
     }
 
     fn remove_publication(&self, key: &PubKey, etag: Option<&[u8]>) -> StoreResult<()> {
         let mut b = self.bucket(&key.pres_uri).lock();
-        b.retain(|p| !key.matches(p, etag));
+        b.remove_tagged(tag(&key.pres_uri), |p| key.matches(p, etag));
         Ok(())
     }
 
     fn subscription(&self, key: &SubKey) -> StoreResult<Option<Record>> {
-        Ok(self.bucket(&key.pres_uri).lock().iter().find(|p| key.matches(*p)).map(Packed::unpack))
+        Ok(self.bucket(&key.pres_uri).lock().tagged(tag(&key.pres_uri)).find(|p| key.matches(*p)).map(Packed::unpack))
     }
 
     fn insert(&self, rec: Record) -> StoreResult<()> {
@@ -238,7 +243,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                     p.set(&[(F::RemoteContact, c)]).map_err(|_| oom())?;
                 }
                 return Ok(true);
-            }
+            };
         }
         Ok(false)
     }
