@@ -7,6 +7,7 @@
 #include "core/pvar.h"
 #include "core/kemi.h"
 #include "core/timer.h"
+#include "core/timer_proc.h"
 #include "core/pt.h"
 #include "core/ut.h"
 #include "core/mem/pkg.h"

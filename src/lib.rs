@@ -27,6 +27,7 @@ pub mod sl;
 pub mod sys;
 pub mod target;
 pub mod timer;
+pub mod timer_process;
 pub mod tm;
 pub mod xcap;
 pub mod xcap_client_api;
@@ -39,6 +40,7 @@ pub use module::{CfgParam, Fixup, IntParam, ParamValue, Rank, StrParam};
 pub use msg::SipMsg;
 pub use pv::PvValue;
 pub use rpc::Rpc;
+pub use timer_process::TimerProcess;
 
 use std::fmt;
 

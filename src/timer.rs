@@ -5,7 +5,8 @@ use std::ffi::{c_uint, c_void};
 use crate::guard::guard;
 use crate::{log, sys, Error};
 
-unsafe extern "C" fn trampoline(ticks: c_uint, param: *mut c_void) {
+/// Calls the `fn(u32)` in `param` with the ticks, guarded against panics.
+pub(crate) unsafe extern "C" fn trampoline(ticks: c_uint, param: *mut c_void) {
     // SAFETY: `param` is the fn pointer stored by register().
     let f: fn(u32) = std::mem::transmute::<*mut c_void, fn(u32)>(param);
     guard(log::module_name(), "timer", (), || f(ticks));
