@@ -69,6 +69,28 @@ pub enum FetchError {
     NotUtf8 { url: String },
     /// Any status other than 200, 304 and 404.
     Status { url: String, code: u32 },
+    /// Not asked: the server gave no answer lately and is backed off (see `backoff`).
+    BackedOff { host: String, retry_in: Duration, failures: u32 },
+}
+
+impl FetchError {
+    /// True when the server gave no HTTP answer at all: no connection, no name, a timeout,
+    /// a connection closed or broken without a response, or a back-off for such failures.
+    pub fn is_no_answer(&self) -> bool {
+        match self {
+            FetchError::BackedOff { .. } => true,
+            FetchError::Transport { error, .. } => {
+                error.is_couldnt_connect()
+                    || error.is_couldnt_resolve_host()
+                    || error.is_operation_timedout()
+                    || error.is_got_nothing()
+                    || error.is_recv_error()
+                    || error.is_send_error()
+                    || error.is_ssl_connect_error()
+            }
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for FetchError {
@@ -94,6 +116,15 @@ impl fmt::Display for FetchError {
             FetchError::Status { url, code } => {
                 write!(f, "XCAP GET {url}: unexpected HTTP status {code}")
             }
+            FetchError::BackedOff { host, retry_in, failures } if retry_in.is_zero() => write!(
+                f,
+                "XCAP server {host} is not answering ({failures} failure(s) in a row); another process is trying it now"
+            ),
+            FetchError::BackedOff { host, retry_in, failures } => write!(
+                f,
+                "XCAP server {host} is not answering ({failures} failure(s) in a row); next attempt in {} s",
+                retry_in.as_secs_f64().ceil()
+            ),
         }
     }
 }

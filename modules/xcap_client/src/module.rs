@@ -3,14 +3,17 @@
 
 use std::cell::RefCell;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use kamailio::db::{module_db, DbConn};
 use kamailio::xcap::{self, DocRequest, Tree, XcapProvider, IF_MATCH, IF_NONE_MATCH};
 use ::xcap::node_selector::{AttrTest, NodeSelectorBuilder};
-use kamailio::{lm_err, lm_info, lm_warn, module, sys, timer, Error, IntParam, Rank, Rpc, StrParam};
+use kamailio::mem::shm_box;
+use kamailio::{lm_err, lm_info, lm_warn, module, sys, Error, IntParam, Rank, Rpc, ShmGlobal, ShmMutex, StrParam, TimerProcess};
 
-use crate::fetch::{Condition, Fetched, Fetcher, Timeouts};
+use crate::backoff::{Admit, HostTable, Policy};
+use crate::fetch::{Condition, FetchError, Fetched, Fetcher, Timeouts};
 use crate::refresh::{decide, Refresh, StoredDoc};
 use crate::store;
 use crate::url::{self, DocSelector, DocTree};
@@ -26,6 +29,19 @@ static CONNECT_TIMEOUT: IntParam = IntParam::new(2000);
 static FETCH_TIMEOUT: IntParam = IntParam::new(5000);
 /// PEM file of CA certificates for HTTPS XCAP servers; empty: the system's.
 static TLS_CA_FILE: StrParam = StrParam::new("");
+/// Seconds a server that gave no answer is left alone after its first failure; the period
+/// doubles with each further failure in a row. 0: no back-off.
+static HOST_BACKOFF_BASE: IntParam = IntParam::new(5);
+/// The longest back-off, in seconds.
+static HOST_BACKOFF_MAX: IntParam = IntParam::new(300);
+
+/// The periodic refresh runs in a process of its own: a pass that waits for dead servers
+/// delays no other module's timers.
+static REFRESH: TimerProcess = TimerProcess::new(c"XCAP_CLIENT REFRESH");
+/// The backed-off servers, shared by every process that fetches.
+static BACKOFF: ShmGlobal<ShmMutex<HostTable>> = ShmGlobal::new();
+/// The back-off's clock: monotonic and the same in every process (set before the fork).
+static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 thread_local! {
     /// This process's HTTP handle, kept for connection reuse.
@@ -45,6 +61,8 @@ module! {
         "connect_timeout" => CONNECT_TIMEOUT,
         "fetch_timeout" => FETCH_TIMEOUT,
         "tls_ca_file" => TLS_CA_FILE,
+        "host_backoff_base" => HOST_BACKOFF_BASE,
+        "host_backoff_max" => HOST_BACKOFF_MAX,
     },
     apis: { "bind_xcap" => bind_xcap [1, sys::xcap_api_t] },
     rpc: {
@@ -73,14 +91,23 @@ fn mod_init() -> Result<(), Error> {
             return Err(Error::from(format!("{name} must be a positive number of milliseconds, not {}", p.get())));
         }
     }
+    for (name, p) in [("host_backoff_base", &HOST_BACKOFF_BASE), ("host_backoff_max", &HOST_BACKOFF_MAX)] {
+        if p.get() < 0 {
+            return Err(Error::from(format!("{name} must be 0 or a positive number of seconds, not {}", p.get())));
+        }
+    }
     module_db::bind(&DB_URL.get(), Some((&XCAP_TABLE.get(), store::TABLE_VERSION)))?;
+    EPOCH.get_or_init(Instant::now);
+    let table = shm_box(ShmMutex::new(HostTable::new())).ok_or_else(|| Error::from("no shared memory for the back-off table"))?;
+    BACKOFF.set(table);
     if PERIODICAL_QUERY.get() != 0 {
-        timer::register(|_| refresh_all(), QUERY_PERIOD.get() as u32)?;
+        REFRESH.register(|_| refresh_all(), QUERY_PERIOD.get() as u32)?;
     }
     Ok(())
 }
 
 fn child_init(rank: Rank) -> Result<(), Error> {
+    REFRESH.fork(rank)?;
     Ok(module_db::connect(rank)?)
 }
 
@@ -95,8 +122,41 @@ fn timeouts() -> Timeouts {
     }
 }
 
-fn fetch(url: &str, cond: Condition) -> Result<Fetched, crate::fetch::FetchError> {
-    FETCHER.with(|f| f.borrow_mut().fetch(url, cond, timeouts()))
+fn policy() -> Policy {
+    let secs = |p: &IntParam| p.get().max(0) as u64 * 1000;
+    Policy {
+        base_ms: secs(&HOST_BACKOFF_BASE),
+        max_ms: secs(&HOST_BACKOFF_MAX),
+        attempt_ms: FETCH_TIMEOUT.get().max(0) as u64 + 1000,
+    }
+}
+
+fn now_ms() -> u64 {
+    EPOCH.get().map_or(0, |e| e.elapsed().as_millis() as u64)
+}
+
+/// Fetches `url` unless its server is backed off, and tells the back-off how the server did.
+fn fetch(url: &str, cond: Condition) -> Result<Fetched, FetchError> {
+    let policy = policy();
+    let tracked = BACKOFF.get().filter(|_| policy.base_ms > 0).zip(url::host_key(url).ok());
+    if let Some((table, host)) = &tracked {
+        if let Admit::Skip { retry_in_ms, failures } = table.lock().admit(host, now_ms(), &policy) {
+            return Err(FetchError::BackedOff { host: host.clone(), retry_in: Duration::from_millis(retry_in_ms), failures });
+        }
+    }
+    let result = FETCHER.with(|f| f.borrow_mut().fetch(url, cond, timeouts()));
+    if let Some((table, host)) = &tracked {
+        match &result {
+            Err(e) if e.is_no_answer() => {
+                let backed_off = table.lock().failed(host, now_ms(), &policy);
+                if let Some((failures, period)) = backed_off {
+                    lm_warn!("XCAP server {host} did not answer ({failures} failure(s) in a row): not asked again for {} s", period.div_ceil(1000));
+                }
+            }
+            _ => table.lock().answered(host),
+        }
+    }
+    result
 }
 
 /// Runs `f` with this process's DB connection and the table name.
@@ -187,21 +247,35 @@ fn apply(stored: Option<&StoredDoc>, outcome: Refresh, doc_type: i32, xid: &str,
     }
 }
 
-/// The periodic refresh (timer process): every mirrored document, asked conditionally.
+/// The periodic refresh (its own timer process): every mirrored document, asked
+/// conditionally. Documents of a backed-off server are skipped, with one log line per server.
 fn refresh_all() {
     let rows = match with_conn(|c, t| store::mirrored(c, t).map_err(Error::from)) {
         Ok(rows) => rows,
         Err(e) => return lm_err!("refresh: cannot read the xcap table: {e}"),
     };
+    // Per backed-off server: documents skipped, and why.
+    let mut skipped: Vec<(String, usize, String)> = Vec::new();
     for row in rows {
         let result = row.fetch_url().map_err(|e| Error::from(e.to_string())).and_then(|u| {
-            let outcome = decide(Some(&row), fetch(&u, row.condition()));
+            let fetched = fetch(&u, row.condition());
+            if let Err(e @ FetchError::BackedOff { host, .. }) = &fetched {
+                match skipped.iter_mut().find(|(h, ..)| h == host) {
+                    Some(entry) => entry.1 += 1,
+                    None => skipped.push((host.clone(), 1, e.to_string())),
+                }
+                return Ok("skipped");
+            }
+            let outcome = decide(Some(&row), fetched);
             let xid = row.xid().to_string();
             apply(Some(&row), outcome, row.doc_type, &xid, &row.doc_uri, row.port, (&row.username, &row.domain))
         });
         if let Err(e) = result {
             lm_err!("refresh of {} failed: {e}; the stored copy stays", row.doc_uri);
         }
+    }
+    for (host, count, why) in skipped {
+        lm_warn!("refresh: {count} document(s) of {host} skipped, the stored copies stay: {why}");
     }
 }
 
@@ -231,7 +305,14 @@ fn rpc_refresh(rpc: &mut Rpc) {
         Err(e) => return rpc.fault(500, &format!("Failed parsing url: {e}")),
     };
     let cond = stored.as_ref().map_or(Condition::None, StoredDoc::condition);
-    let outcome = decide(stored.as_ref(), fetch(&url, cond));
+    let fetched = fetch(&url, cond);
+    // Within the connect timeout, or at once while the server is backed off.
+    if let Err(e) = fetched.as_ref() {
+        if e.is_no_answer() {
+            return rpc.fault(503, &format!("XCAP server not answering: {e}"));
+        }
+    }
+    let outcome = decide(stored.as_ref(), fetched);
     let doc_type = parsed.doc_type.flag();
     match apply(stored.as_ref(), outcome, doc_type, &xid, &doc_uri, port, (&owner.0, &owner.1)) {
         Ok(what) => rpc.add_str(what),

@@ -169,6 +169,22 @@ pub fn parse_doc_uri(uri: &str) -> Result<DocUri, UrlError> {
     })
 }
 
+/// The server a URL names, as the back-off keeps it: `scheme://host:port`, scheme and host in
+/// lower case, without user information, the scheme's default port written out.
+pub fn host_key(url: &str) -> Result<String, UrlError> {
+    let parts = split(url)?;
+    let (authority, has_port) = authority_port(parts.authority).map_err(|problem| error(url, problem))?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+    let scheme = parts.scheme.to_ascii_lowercase();
+    let host_port = host_port.to_ascii_lowercase();
+    if has_port {
+        Ok(format!("{scheme}://{host_port}"))
+    } else {
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        Ok(format!("{scheme}://{host_port}:{default_port}"))
+    }
+}
+
 /// A URL cut into scheme, authority and the rest (path, query, fragment).
 struct Parts<'a> {
     scheme: &'a str,

@@ -595,3 +595,12 @@ fn arbitrary_input_never_panics() {
         let _ = document_url("http://h", 0, &global("a", &text), None);
     }
 }
+
+#[test]
+fn host_keys_name_scheme_host_and_port() {
+    assert_eq!(host_key("http://XCAP.example.com/xcap-root/x").unwrap(), "http://xcap.example.com:80");
+    assert_eq!(host_key("HTTPS://u:p@Host:8443/r").unwrap(), "https://host:8443");
+    assert_eq!(host_key("https://[::1]/r").unwrap(), "https://[::1]:443");
+    assert_eq!(host_key("127.0.0.1:8080/r").unwrap(), "http://127.0.0.1:8080");
+    assert!(host_key("ftp://h/r").is_err());
+}
