@@ -327,3 +327,195 @@ fn fetches_over_https_verifying_the_server_certificate() {
     assert!(k.log_text().contains("getNewDoc pres-rules for alice@127.0.0.1"), "{}", k.log_text());
     assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), "0");
 }
+
+/// How the fake XCAP server of the back-off tests treats a connection.
+const CLOSE: u8 = 0;
+const ANSWER_304: u8 = 1;
+
+/// An XCAP server that either accepts and closes every connection at once (no answer) or
+/// answers every request with 304 and closes; it counts both. Stops when dropped.
+struct FakeServer {
+    port: u16,
+    mode: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    closed: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeServer {
+    fn start() -> FakeServer {
+        use std::io::{Read, Write};
+        use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let port = l.local_addr().unwrap().port();
+        let s = FakeServer {
+            port,
+            mode: Arc::new(AtomicU8::new(CLOSE)),
+            closed: Arc::new(AtomicUsize::new(0)),
+            answered: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let (mode, closed, answered, stop) = (s.mode.clone(), s.closed.clone(), s.answered.clone(), s.stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok((mut c, _)) = l.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                if mode.load(Ordering::Relaxed) == CLOSE {
+                    closed.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                c.set_nonblocking(false).unwrap();
+                c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match c.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                answered.fetch_add(1, Ordering::Relaxed);
+                let _ = c.write_all(b"HTTP/1.1 304 Not Modified\r\nETag: \"e1\"\r\nConnection: close\r\n\r\n");
+            }
+        });
+        s
+    }
+
+    fn closed(&self) -> usize {
+        self.closed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn answered(&self) -> usize {
+        self.answered.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// `docs` mirrored rows of pres-rules documents on `http://127.0.0.1:<port>`.
+fn mirrored_rows(port: u16, docs: usize) -> String {
+    (0..docs)
+        .map(|i| {
+            format!(
+                "INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) VALUES \
+                 ('u{i}', '127.0.0.1', '<ruleset/>', 2, 'e1', 1, \
+                 'http://127.0.0.1:{port}/xcap-root/pres-rules/users/sip:u{i}@127.0.0.1/index', {port});\n"
+            )
+        })
+        .collect()
+}
+
+/// Our client refreshing `docs` documents of `http://127.0.0.1:<port>` every second, backing
+/// off for `base`, then up to `max` seconds.
+fn refreshing(port: u16, docs: usize, base: u32, max: u32) -> Kamailio {
+    let rows: &'static str = Box::leak(mirrored_rows(port, docs).into_boxed_str());
+    let mut s = Setup::new("presence-xcap-client.cfg", &["xcap_client"]);
+    s.vars.push(("XCAP_SERVER", format!("127.0.0.1/xcap-root:{port}")));
+    s.vars.push(("XCAP_ROOT_URL", format!("127.0.0.1/xcap-root:{port}")));
+    s.vars.push(("QUERY_PERIOD", "1".into()));
+    s.vars.push(("BACKOFF_BASE", base.to_string()));
+    s.vars.push(("BACKOFF_MAX", max.to_string()));
+    s.defines = &["WITH_BACKOFF"];
+    s.schemas = &["presence"];
+    s.sql = rows;
+    Kamailio::start(s)
+}
+
+/// A server that gives no answer is asked once per back-off period, not once per document and
+/// pass; its documents are skipped and stay; its first answer ends the back-off. The refresh
+/// runs in a process of its own.
+#[test]
+fn a_server_giving_no_answer_is_backed_off_and_its_answer_resets_that() {
+    const DOCS: usize = 20;
+    let server = FakeServer::start();
+    let k = refreshing(server.port, DOCS, 2, 4);
+    assert!(k.rpc(&["core.psx"]).contains("XCAP_CLIENT REFRESH"), "{}", k.rpc(&["core.psx"]));
+
+    // Refresh passes every second for 9 s, 20 documents each: without back-off about 180
+    // connections; with it, attempts at about 1, 3, 7 s (periods 2, 4, 4 s).
+    std::thread::sleep(Duration::from_secs(9));
+    let attempts = server.closed();
+    println!("connections in 9 s of refresh passes over {DOCS} documents: {attempts}");
+    assert!((2..=5).contains(&attempts), "{attempts} connections:\n{}", k.log_text());
+    let log = k.log_text();
+    let host = format!("http://127.0.0.1:{}", server.port);
+    assert!(log.contains(&format!("document(s) of {host} skipped")), "{log}");
+    assert!(log.contains(&format!("XCAP server {host} did not answer")), "{log}");
+    assert_eq!(k.sql("SELECT COUNT(*) FROM xcap;").trim(), DOCS.to_string(), "the stored copies stay");
+
+    // While backed off, the RPC answers at once with the reason.
+    let url = format!("{host}/xcap-root/pres-rules/users/sip:u0@127.0.0.1/index");
+    let started = Instant::now();
+    let err = k.rpc_ok(&["xcap_client.refreshXcapDoc", &url, &server.port.to_string()]).unwrap_err();
+    println!("refreshXcapDoc while backed off ({:?}): {err}", started.elapsed());
+    assert!(err.contains("503") && err.contains("not answering"), "{err}");
+
+    // The server answers again: at its next attempt the back-off ends and every document is
+    // asked again (304 each).
+    server.mode.store(ANSWER_304, std::sync::atomic::Ordering::Relaxed);
+    wait_for_within("every document to be asked again", Duration::from_secs(12), || server.answered() >= DOCS);
+    assert!(k.sql("SELECT COUNT(*) FROM xcap;").trim() == DOCS.to_string());
+}
+
+fn wait_for_within(what: &str, wait: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + wait;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A listener whose accept queue is full, so that the kernel drops further SYNs: connecting to
+/// it times out, as to a black-holed host.
+fn full_backlog_listener() -> (std::os::fd::OwnedFd, u16, Vec<std::net::TcpStream>) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a socket this function owns.
+    let (fd, port) = unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, &addr as *const _ as *const libc::sockaddr, len), 0);
+        assert_eq!(libc::listen(fd, 0), 0);
+        let mut len = len;
+        assert_eq!(libc::getsockname(fd, &mut addr as *mut _ as *mut libc::sockaddr, &mut len), 0);
+        (std::os::fd::OwnedFd::from_raw_fd(fd), u16::from_be(addr.sin_port))
+    };
+    let fillers = (0..3)
+        .filter_map(|_| std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(300)).ok())
+        .collect();
+    (fd, port, fillers)
+}
+
+/// `refreshXcapDoc` for a server that does not accept connections: a 503 within the connect
+/// timeout (refused: at once; connect timing out: `connect_timeout`, 2 s by default).
+#[test]
+fn refresh_rpc_to_a_dead_server_fails_within_the_connect_timeout() {
+    let (_listener, blackhole, _fillers) = full_backlog_listener();
+    let closed = harness::free_port();
+    let k = refreshing(closed, 0, 5, 300);
+    for (port, what, bound) in [(closed, "refused", Duration::from_secs(1)), (blackhole, "timing out", Duration::from_secs(4))] {
+        let url = format!("http://127.0.0.1:{port}/xcap-root/pres-rules/users/sip:alice@127.0.0.1/index");
+        let started = Instant::now();
+        let err = k.rpc_ok(&["xcap_client.refreshXcapDoc", &url, &port.to_string()]).unwrap_err();
+        let took = started.elapsed();
+        println!("refreshXcapDoc, connection {what}, after {took:?}: {err}");
+        assert!(err.contains("503") && err.contains("XCAP server not answering"), "{err}");
+        assert!(took < bound, "{what}: {took:?}");
+        // Asked again at once: backed off, answered without trying.
+        let started = Instant::now();
+        let err = k.rpc_ok(&["xcap_client.refreshXcapDoc", &url, &port.to_string()]).unwrap_err();
+        assert!(err.contains("503") && err.contains("next attempt in"), "{err}");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}
