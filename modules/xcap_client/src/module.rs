@@ -153,6 +153,8 @@ fn fetch(url: &str, cond: Condition) -> Result<Fetched, FetchError> {
                     lm_warn!("XCAP server {host} did not answer ({failures} failure(s) in a row): not asked again for {} s", period.div_ceil(1000));
                 }
             }
+            // Refused before anything was sent: says nothing about the server.
+            Err(FetchError::Etag { .. }) => {}
             _ => table.lock().answered(host),
         }
     }
