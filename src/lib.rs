@@ -24,6 +24,7 @@ pub mod pua_api;
 pub mod pv;
 pub mod rpc;
 pub mod sl;
+pub mod stats;
 pub mod sys;
 pub mod target;
 pub mod timer;
@@ -41,6 +42,7 @@ pub use msg::SipMsg;
 pub use pv::PvValue;
 pub use rpc::Rpc;
 pub use timer_process::TimerProcess;
+pub use stats::Counter;
 
 use std::fmt;
 

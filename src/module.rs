@@ -8,6 +8,7 @@ use std::ffi::{c_char, c_int, c_void, CStr};
 use crate::guard::guard;
 use crate::msg::SipMsg;
 use crate::rpc::Rpc;
+use crate::stats::Counter;
 use crate::{kstr, sys, Error};
 
 /// Route flags for config functions (core/route.h).
@@ -366,13 +367,20 @@ pub unsafe fn dispatch_rpc(module: &'static CStr, name: &str, api: *mut sys::rpc
     });
 }
 
+/// Registers the module's statistics (group: the module's name), then runs its `mod_init`.
 #[doc(hidden)]
-pub fn dispatch_init(module: &'static CStr, f: fn() -> Result<(), Error>) -> c_int {
-    guard(module, "mod_init", -1, || match f() {
-        Ok(()) => 0,
-        Err(e) => {
-            crate::lm_err!("mod_init failed: {e}");
-            -1
+pub fn dispatch_init(module: &'static CStr, counters: &[&'static Counter], f: fn() -> Result<(), Error>) -> c_int {
+    guard(module, "mod_init", -1, || {
+        let registered = match module.to_str() {
+            Ok(group) => crate::stats::register(group, counters),
+            Err(_) => Err(Error::from("the module name is not UTF-8")),
+        };
+        match registered.and_then(|()| f()) {
+            Ok(()) => 0,
+            Err(e) => {
+                crate::lm_err!("mod_init failed: {e}");
+                -1
+            }
         }
     })
 }
@@ -479,6 +487,8 @@ impl Rank {
 /// Declares a Kamailio module: emits `exports`, `module_version` and `module_flags` (plus
 /// `mod_register` when there are KEMI exports, to register them) and no other symbol, with
 /// every entry point guarded against panics. Sections are optional but keep this order.
+/// `counters` are registered in Kamailio's statistics under the module's name just before
+/// `mod_init` runs (so they need an `init`).
 ///
 /// ```ignore
 /// kamailio::module! {
@@ -490,6 +500,7 @@ impl Rank {
 ///     rpc: { "example.show" => rpc_show, "Show the state" },
 ///     pvs: { "ex" => pv_get; "exw" => pv_get, pv_set },            // `;` between PVs
 ///     kemi: { "ex_do" => kemi_do [2] },                            // int f(str, str)
+///     counters: &[&EX_DONE, &EX_SIZE],                             // stats::Counter statics
 ///     init: mod_init,
 ///     child_init: child_init,
 ///     destroy: destroy,
@@ -506,6 +517,7 @@ macro_rules! module {
         $(rpc: { $($rname:literal => $rhandler:path, $rdoc:literal),* $(,)? },)?
         $(pvs: { $($vname:literal => $vhandler:path $(, $vsetter:path)?);* $(;)? },)?
         $(kemi: { $($kname:literal => $khandler:path [$kn:literal]),* $(,)? },)?
+        $(counters: $counters:expr,)?
         $(init: $init:path,)?
         $(child_init: $child:path,)?
         $(destroy: $destroy:path,)?
@@ -638,6 +650,14 @@ macro_rules! module {
             }
         )?
 
+        #[allow(dead_code)]
+        static __KSR_COUNTERS: &[&$crate::stats::Counter] = {
+            #[allow(unused_mut, unused_assignments)]
+            let mut c: &[&$crate::stats::Counter] = &[];
+            $(c = $counters;)?
+            c
+        };
+
         #[allow(non_upper_case_globals)]
         #[no_mangle]
         pub static exports: $crate::module::Export<$crate::sys::module_exports> =
@@ -654,7 +674,7 @@ macro_rules! module {
                     let mut f: $crate::sys::init_function = None;
                     $(
                         unsafe extern "C" fn __t() -> ::core::ffi::c_int {
-                            $crate::module::dispatch_init(__KSR_NAME, $init)
+                            $crate::module::dispatch_init(__KSR_NAME, __KSR_COUNTERS, $init)
                         }
                         f = Some(__t);
                     )?

@@ -17,7 +17,7 @@ mod host {
             }
         )*};
     }
-    inert_fns!(sr_kemi_modules_add, fix_param_types, pv_parse_spec2, pv_spec_free, get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval);
+    inert_fns!(sr_kemi_modules_add, fix_param_types, pv_parse_spec2, pv_spec_free, get_debug_level, get_debug_facility, dprint_color, dprint_color_reset, my_pid, pv_get_null, pv_get_sintval, pv_get_strval, counter_register, counter_get_val);
 
     #[no_mangle]
     pub extern "C" fn fixup_free_fparam_all(_p: *mut *mut c_void, _n: c_int) -> c_int {
@@ -50,6 +50,10 @@ mod host {
     static mut _ksr_slog_func: *mut c_void = std::ptr::null_mut();
     #[no_mangle]
     static mut _pkg_root: [u8; 128] = [0; 128];
+    #[no_mangle]
+    static mut _cnts_vals: *mut c_void = std::ptr::null_mut();
+    #[no_mangle]
+    static mut _cnts_row_len: c_int = 0;
 }
 use host::{fixup_free_fparam_all, fixup_free_igp_all, fixup_igp_all};
 
