@@ -58,6 +58,49 @@ pub struct Response {
     pub log: Option<String>,
     /// What a successful PUT or DELETE changed in the stored documents.
     pub change: Option<Change>,
+    /// Why the request was refused, when that is one of the kinds operators count.
+    pub refusal: Option<Refusal>,
+    /// How many times the change found another writer's change made since it read the
+    /// document (each time it was made again, up to [`WRITE_ATTEMPTS`] times in all).
+    pub races_lost: u32,
+}
+
+/// The refusals the module's statistics tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 409: the document, or the element or attribute PUT into it, is not acceptable
+    /// (`not-well-formed`, `not-xml-frag`, `not-xml-att-value`, `not-utf-8`,
+    /// `schema-validation-error`, `constraint-failure`).
+    Invalid,
+    /// 415: the body's Content-Type does not fit the resource.
+    MediaType,
+    /// 409: the node selector does not fit the document (`no-parent`, `cannot-insert`,
+    /// `cannot-delete`).
+    Node,
+    /// 409 `uniqueness-failure`: a value is taken by another document (rls-services URIs).
+    Uniqueness,
+    /// 412: an `If-Match` or `If-None-Match` precondition failed.
+    Precondition,
+    /// 503: the change lost [`WRITE_ATTEMPTS`] races with other writers in a row.
+    TooManyRaces,
+}
+
+impl Refusal {
+    /// The kind of an XCAP error, if it is one that is counted.
+    pub fn of(e: &XcapError) -> Option<Refusal> {
+        match e {
+            XcapError::NotWellFormed(_)
+            | XcapError::NotXmlFrag(_)
+            | XcapError::NotXmlAttValue(_)
+            | XcapError::NotUtf8
+            | XcapError::SchemaValidationError(_)
+            | XcapError::ConstraintFailure(_) => Some(Refusal::Invalid),
+            XcapError::UnsupportedMediaType => Some(Refusal::MediaType),
+            XcapError::NoParent { .. } | XcapError::CannotInsert(_) | XcapError::CannotDelete(_) => Some(Refusal::Node),
+            XcapError::UniquenessFailure(_) => Some(Refusal::Uniqueness),
+            XcapError::NotFound(_) | XcapError::BadRequest(_) | XcapError::MethodNotAllowed { .. } | XcapError::PayloadTooLarge { .. } => None,
+        }
+    }
 }
 
 /// The documents, for one request.
@@ -114,7 +157,8 @@ impl From<Response> for Attempt {
 /// gets its 412) and an unconditional one applies to it (so no acknowledged change is lost).
 fn with_retries(doc_uri: &str, mut attempt: impl FnMut() -> Attempt) -> Response {
     for n in 0..WRITE_ATTEMPTS {
-        if let Attempt::Done(r) = attempt() {
+        if let Attempt::Done(mut r) = attempt() {
+            r.races_lost = n as u32;
             return r;
         }
         back_off(n);
@@ -122,12 +166,14 @@ fn with_retries(doc_uri: &str, mut attempt: impl FnMut() -> Attempt) -> Response
     let mut r = Response::new(503, "Service Unavailable");
     r.headers.push(("Retry-After".into(), "1".into()));
     r.log = Some(format!("{doc_uri} was changed by other writers {WRITE_ATTEMPTS} times while this request tried to change it"));
+    r.refusal = Some(Refusal::TooManyRaces);
+    r.races_lost = WRITE_ATTEMPTS as u32;
     r
 }
 
 impl Response {
     fn new(status: u16, reason: &'static str) -> Response {
-        Response { status, reason, headers: Vec::new(), body: None, log: None, change: None }
+        Response { status, reason, headers: Vec::new(), body: None, log: None, change: None, refusal: None, races_lost: 0 }
     }
 
     fn with_body(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
@@ -161,6 +207,7 @@ impl Response {
 impl From<XcapError> for Response {
     fn from(e: XcapError) -> Response {
         let mut r = Response::new(e.status(), e.reason());
+        r.refusal = Refusal::of(&e);
         if let Some(allow) = e.allow() {
             r.headers.push(("Allow".into(), allow.into()));
         }
@@ -231,7 +278,7 @@ fn load_etag<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String
 fn preconditions(req: &Request, method: EtagMethod, current: Option<&str>) -> Option<Response> {
     match check_preconditions(method, current, req.if_match, req.if_none_match) {
         Precondition::Proceed => None,
-        Precondition::Failed => Some(Response::new(412, "Precondition Failed")),
+        Precondition::Failed => Some(Response { refusal: Some(Refusal::Precondition), ..Response::new(412, "Precondition Failed") }),
         Precondition::NotModified => Some(Response::new(304, "Not Modified").with_etag(current.unwrap_or_default())),
     }
 }
@@ -608,6 +655,54 @@ mod tests {
         let r = put_doc(&mut m);
         assert_eq!((r.status, r.headers[0].0.as_str()), (503, "Retry-After"));
         assert!(r.log.as_deref().is_some_and(|l| l.contains("changed by other writers")), "{:?}", r.log);
+        assert_eq!((r.refusal, r.races_lost), (Some(Refusal::TooManyRaces), WRITE_ATTEMPTS as u32));
+    }
+
+    #[test]
+    fn lost_races_are_counted_on_the_response() {
+        let mut m = Memory::default();
+        assert_eq!(put_doc(&mut m).races_lost, 0);
+        m.races = 3;
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.refusal, r.races_lost), (200, None, 3));
+    }
+
+    #[test]
+    fn refusals_are_classified_for_the_statistics() {
+        let mut m = Memory::default();
+        let refusal = |r: Response| (r.status, r.refusal);
+        assert_eq!(refusal(put_doc(&mut m)), (201, None));
+        let ct = Some("application/resource-lists+xml");
+        // The document or the node is not acceptable.
+        assert_eq!(refusal(handle(&req(Method::Put, PATH, Some(b"<resource-lists"), ct), &mut m)), (409, Some(Refusal::Invalid)));
+        let bad = DOC.replace("<entry", "<bogus");
+        assert_eq!(refusal(handle(&req(Method::Put, PATH, Some(bad.as_bytes()), ct), &mut m)), (409, Some(Refusal::Invalid)));
+        let el = format!("{PATH}/~~/resource-lists/list/entry%5b@uri=%22sip:c@example.com%22%5d");
+        let frag = handle(&req(Method::Put, &el, Some(b"<entry uri=\"sip:c@example.com\">"), Some("application/xcap-el+xml")), &mut m);
+        assert_eq!(refusal(frag), (409, Some(Refusal::Invalid)));
+        // The wrong media type.
+        assert_eq!(refusal(handle(&req(Method::Put, PATH, Some(DOC.as_bytes()), Some("text/plain")), &mut m)), (415, Some(Refusal::MediaType)));
+        // The selector does not fit the document.
+        let orphan = format!("{PATH}/~~/resource-lists/list%5b@name=%22none%22%5d/entry");
+        let r = handle(&req(Method::Put, &orphan, Some(b"<entry uri=\"sip:d@example.com\"/>"), Some("application/xcap-el+xml")), &mut m);
+        assert_eq!(refusal(r), (409, Some(Refusal::Node)));
+        // A precondition, on any method.
+        let stale = ["\"old\""];
+        for method in [Method::Get, Method::Put, Method::Delete] {
+            let mut q = req(method, PATH, (method == Method::Put).then_some(DOC.as_bytes()), ct);
+            q.if_match = &stale;
+            assert_eq!(refusal(handle(&q, &mut m)), (412, Some(Refusal::Precondition)), "{method:?}");
+        }
+        // Not refusals of these kinds: 304, 404, 405, 413.
+        let current = ["\"t1\""];
+        let mut q = req(Method::Get, PATH, None, None);
+        q.if_none_match = &current;
+        assert_eq!(refusal(handle(&q, &mut m)), (304, None));
+        assert_eq!(refusal(handle(&req(Method::Get, &PATH.replace("sip:a@", "sip:z@"), None, None), &mut m)), (404, None));
+        assert_eq!(refusal(handle(&req(Method::Put, "/xcap-root/xcap-caps/global/index", Some(b"x"), ct), &mut m)), (405, None));
+        let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), ct);
+        q.max_doc_bytes = 10;
+        assert_eq!(refusal(handle(&q, &mut m)), (413, None));
     }
 
     #[test]
@@ -718,7 +813,7 @@ mod tests {
         assert_eq!(handle(&q, &mut m).status, 200);
         let r = handle(&req(Method::Put, ours, Some(body.as_bytes()), Some(RLS)), &mut m);
         let text = String::from_utf8(r.body.unwrap_or_default()).unwrap();
-        assert_eq!(r.status, 409);
+        assert_eq!((r.status, r.refusal), (409, Some(Refusal::Uniqueness)));
         assert!(text.contains("<uniqueness-failure><exists field=") && text.contains("<alt-value>sip:friends-1@example.com</alt-value>"), "{text}");
         assert!(!m.docs.contains_key(ours));
         let other = doc("sip:family@example.com");

@@ -8,6 +8,7 @@ pub mod handler;
 mod module;
 pub mod pvar;
 pub mod query;
+mod stats;
 pub mod store;
 pub mod uri;
 pub mod xcapdiff;

@@ -14,6 +14,7 @@ use kamailio::{lm_err, lm_info, module, CfgParam, Error, IntParam, ParamValue, P
 
 use crate::handler::{self, Request, Response};
 use crate::pvar::{self, XcapUriKey};
+use crate::stats;
 use crate::store;
 use crate::uri::XcapUri;
 
@@ -85,6 +86,7 @@ module! {
         "xcaps_get" => ki_xcaps_get [2],
         "xcaps_del" => ki_xcaps_del [2],
     },
+    counters: stats::ALL,
     init: mod_init,
     child_init: child_init,
     destroy: destroy,
@@ -225,9 +227,12 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         Ok::<_, Error>(handler::handle(&req, &mut env))
     })
     .unwrap_or_else(|e| {
+        // No connection in this process.
+        stats::DB_ERRORS.inc();
         lm_err!("xcaps: {e}");
         Response::server_error()
     });
+    stats::count(method, &response);
     if let Some(line) = &response.log {
         if response.status >= 500 {
             lm_err!("{line} (owner {owner:?}, path {path:?})");
@@ -253,7 +258,7 @@ fn publish_change(owner: &str, change: &handler::Change, directory_base: &str) {
 /// The documents of the owner `uri` (document path, entity tag), for its xcap-diff.
 fn list_documents(uri: &str) -> Result<Vec<(String, String)>, String> {
     let owner = parse_uri(uri).ok_or_else(|| format!("{uri:?} is not a SIP URI"))?;
-    let docs = module_db::with(|conn| store::list(conn, &XCAP_TABLE.get(), &owner.user, &owner.host).map_err(|e| Error::from(e.0)))
+    let docs = stats::db(module_db::with(|conn| store::list(conn, &XCAP_TABLE.get(), &owner.user, &owner.host).map_err(|e| Error::from(e.0))))
         .map_err(|e| e.to_string())?;
     Ok(docs.into_iter().map(|d| (d.doc_uri, d.etag)).collect())
 }
@@ -281,22 +286,22 @@ struct Env<'a> {
 
 impl handler::Storage for Env<'_> {
     fn fetch(&mut self, key: &store::DocKey) -> Result<Option<store::StoredDoc>, String> {
-        store::fetch(self.conn, &self.table, key).map_err(|e| e.0)
+        stats::db(store::fetch(self.conn, &self.table, key)).map_err(|e| e.0)
     }
     fn fetch_etag(&mut self, key: &store::DocKey) -> Result<Option<String>, String> {
-        store::fetch_etag(self.conn, &self.table, key).map_err(|e| e.0)
+        stats::db(store::fetch_etag(self.conn, &self.table, key)).map_err(|e| e.0)
     }
     fn store(&mut self, key: &store::DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<store::Written, String> {
-        store::store(self.conn, &self.table, key, expected, doc_type, doc, etag).map_err(|e| e.0)
+        stats::db(store::store(self.conn, &self.table, key, expected, doc_type, doc, etag)).map_err(|e| e.0)
     }
     fn remove(&mut self, key: &store::DocKey, expected: &str) -> Result<store::Written, String> {
-        store::remove(self.conn, &self.table, key, expected).map_err(|e| e.0)
+        stats::db(store::remove(self.conn, &self.table, key, expected)).map_err(|e| e.0)
     }
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<store::DirEntry>, String> {
-        store::list(self.conn, &self.table, username, domain).map_err(|e| e.0)
+        stats::db(store::list(self.conn, &self.table, username, domain)).map_err(|e| e.0)
     }
     fn all_of_type(&mut self, doc_type: i32) -> Result<Vec<store::TypedDoc>, String> {
-        store::all_of_type(self.conn, &self.table, doc_type).map_err(|e| e.0)
+        stats::db(store::all_of_type(self.conn, &self.table, doc_type)).map_err(|e| e.0)
     }
     fn new_etag(&mut self) -> String {
         let n = ETAG_COUNTER.with(|c| {
@@ -329,11 +334,11 @@ impl handler::Storage for Env<'_> {
     fn exclusive<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, String> {
         // A transaction holding the table's write lock where the driver has transactions
         // (PostgreSQL, MySQL); db_sqlite has none, and one lock serves all documents there.
-        self.conn.use_table(&self.table).map_err(|e| e.0)?;
-        let started = self.conn.start_transaction(Locking::Write).map_err(|e| e.0)?;
+        stats::db(self.conn.use_table(&self.table)).map_err(|e| e.0)?;
+        let started = stats::db(self.conn.start_transaction(Locking::Write)).map_err(|e| e.0)?;
         let r = f(self);
         if started {
-            self.conn.end_transaction().map_err(|e| e.0)?;
+            stats::db(self.conn.end_transaction()).map_err(|e| e.0)?;
         }
         Ok(r)
     }
