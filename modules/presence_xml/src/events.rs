@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use crate::last_parsed::LastParsed;
 use crate::module as m;
+use crate::stats;
 use crate::store::{self, text};
 
 /// `presence`: PIDF bodies, pres-rules authorization and transformations.
@@ -41,6 +42,7 @@ fn check_well_formed(msg: &mut SipMsg) -> i32 {
         return 1;
     }
     lm_warn!("a PUBLISH body is not well-formed XML: 415");
+    stats::BODIES_REFUSED.inc();
     reply(msg, 415, "Unsupported media type");
     -1
 }
@@ -112,17 +114,33 @@ impl EventHandler for Presence {
 
     fn auth_status(subs: &Subscription) -> Result<AuthStatus, Error> {
         if m::force_active() {
+            stats::WATCHERS_ALLOWED.inc();
             return Ok(AuthStatus { status: status::ACTIVE, reason: None });
         }
         let Some(doc) = subs.rules_doc else {
+            stats::WATCHERS_PENDING.inc();
             return Ok(AuthStatus { status: status::PENDING, reason: None });
         };
-        let rules = parse_rules(doc)?;
-        let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
-        let watcher = Watcher { user: &user, domain: &domain };
-        let sphere = sphere_of(doc, subs.pres_uri);
-        let matched = rules.matching(&watcher, now(), sphere.as_deref());
-        let (st, reason) = rules::decide(matched.as_ref(), subs.status == status::PENDING).map_err(|e| Error::from(e.to_string()))?;
+        let decided = parse_rules(doc).and_then(|rules| {
+            let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
+            let watcher = Watcher { user: &user, domain: &domain };
+            let sphere = sphere_of(doc, subs.pres_uri);
+            let matched = rules.matching(&watcher, now(), sphere.as_deref());
+            rules::decide(matched.as_ref(), subs.status == status::PENDING).map_err(|e| Error::from(e.to_string()))
+        });
+        let (st, reason) = match decided {
+            Ok(d) => d,
+            Err(e) => {
+                stats::AUTH_ERRORS.inc();
+                return Err(e);
+            }
+        };
+        match (st, reason) {
+            (Status::Active, Some(_)) => stats::WATCHERS_POLITE_BLOCKED.inc(),
+            (Status::Active, None) => stats::WATCHERS_ALLOWED.inc(),
+            (Status::Pending, _) => stats::WATCHERS_PENDING.inc(),
+            (Status::Terminated, _) => stats::WATCHERS_BLOCKED.inc(),
+        }
         let status = match st {
             Status::Active => status::ACTIVE,
             Status::Pending => status::PENDING,
@@ -145,11 +163,13 @@ impl EventHandler for Presence {
             Publication::Pidf => 1,
             Publication::NotXml(e) => {
                 lm_warn!("a PUBLISH body is not well-formed XML ({e}): 415");
+                stats::BODIES_REFUSED.inc();
                 reply(msg, 415, "Unsupported media type");
                 -1
             }
             Publication::NotPidf(e) if m::strict_pidf() => {
                 lm_warn!("a PUBLISH body is not a PIDF document ({e}): 400");
+                stats::BODIES_REFUSED.inc();
                 reply(msg, 400, "Bad PIDF document");
                 -1
             }

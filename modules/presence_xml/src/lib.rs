@@ -7,4 +7,5 @@ pub mod servers;
 mod events;
 mod last_parsed;
 mod module;
+mod stats;
 mod store;

@@ -68,6 +68,7 @@ module! {
         "pres_check_basic" => kemi_check_basic [2],
         "pres_check_activities" => kemi_check_activities [2],
     },
+    counters: crate::stats::ALL,
     init: mod_init,
     child_init: child_init,
     destroy: destroy,
