@@ -274,6 +274,7 @@ fn subs_uris(rows: Vec<Vec<Value>>, did: &[u8]) -> Vec<Vec<u8>> {
 }
 
 pub(crate) fn store_err(e: DbError) -> StoreError {
+    crate::stats::DB_ERRORS.inc();
     StoreError(e.0)
 }
 

@@ -12,5 +12,6 @@ pub mod pending;
 pub mod persist;
 pub mod record;
 pub mod slots;
+mod stats;
 pub mod store;
 mod ua;

@@ -59,6 +59,7 @@ module! {
     },
     rpc: { "pua.cleanup" => rpc_cleanup, "Refresh what is due and remove expired records now" },
     kemi: { "pua_update_contact" => kemi_update_contact [0] },
+    counters: crate::stats::ALL,
     init: mod_init,
     child_init: child_init,
     destroy: destroy,
@@ -108,6 +109,13 @@ pub fn store() -> Option<&'static dyn Store> {
             None
         }
     }
+}
+
+/// How many records there are, for the `records` statistic (read in the reading process: the
+/// memory table's buckets, or in db_mode 2 a query on this process's connection).
+pub fn record_count() -> i64 {
+    let store = MEM.get().map(|m| m as &dyn Store).or_else(|| DB.get().map(|d| d as &dyn Store));
+    store.and_then(|s| s.count().ok()).map_or(0, |n| n as i64)
 }
 
 /// Notes that the memory store changed (db_mode 0 saves it at the next timer run).

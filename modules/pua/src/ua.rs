@@ -15,6 +15,7 @@ use crate::headers;
 use crate::module::{self as m, now};
 use crate::pending::Pending;
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
+use crate::stats;
 
 /// Source flags with special handling (pua/hash.h).
 pub const XMPP_SUBSCRIBE: i32 = 16;
@@ -151,7 +152,7 @@ pub fn send_publish(p: Publish) -> i32 {
     };
     let hdrs = headers::publish(&ev.name, requested(p.expires), m::min_expires(), etag.as_deref(), body.as_ref().map(|_| &content_type[..]), p.extra_headers.as_deref());
     match publish(&pending, &hdrs, body.as_deref().unwrap_or_default()) {
-        Ok(()) => 0,
+        Ok(_) => 0,
         Err(e) => {
             lm_err!("send_publish for {}: {e}", text(&p.pres_uri));
             -1
@@ -159,7 +160,7 @@ pub fn send_publish(p: Publish) -> i32 {
     }
 }
 
-fn publish(p: &Pending, hdrs: &[u8], body: &[u8]) -> Result<(), kamailio::Error> {
+fn publish(p: &Pending, hdrs: &[u8], body: &[u8]) -> Result<Sent, kamailio::Error> {
     let uri = text(&p.rec.pres_uri);
     let proxy = if p.rec.outbound_proxy.is_empty() { m::outbound_proxy() } else { text(&p.rec.outbound_proxy) };
     let req = Request {
@@ -175,7 +176,10 @@ fn publish(p: &Pending, hdrs: &[u8], body: &[u8]) -> Result<(), kamailio::Error>
     // A dropped PUBLISH stored nothing (records are stored on the reply); like stock 6.0 it
     // is no error for the caller.
     log_drop(sent, "PUBLISH", &uri);
-    Ok(())
+    if sent == Sent::Queued {
+        stats::PUBLISH_SENT.inc();
+    }
+    Ok(sent)
 }
 
 /// Says in the log that the script dropped a request (Kamailio 6.0 reports it as a success).
@@ -186,6 +190,7 @@ fn log_drop(sent: Sent, method: &str, uri: &str) {
 }
 
 fn on_publish_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
+    stats::reply(code, reply.is_some());
     let Some(p) = Pending::decode(data) else {
         lm_err!("PUBLISH reply: the request's state is damaged");
         return;
@@ -314,7 +319,7 @@ pub fn send_subscribe(s: Subscribe) -> i32 {
                 from_consumer: true,
                 ..Default::default()
             };
-            subscribe_within(&p, &hdrs)
+            subscribe_within(&p, &hdrs).map(|_| ())
         }
     };
     match result {
@@ -352,6 +357,9 @@ fn initial_subscribe(s: &Subscribe, hdrs: &[u8]) -> Result<(), kamailio::Error> 
     let proxy = s.outbound_proxy.as_deref().map(text);
     let req = Request { method: "SUBSCRIBE", ruri: &ruri, to: &to, from: &from, headers: &text(hdrs), body: b"", next_hop: proxy.as_deref() };
     let sent = m::tm().and_then(|tm| tm.send_with(&req, Some(&call_id), on_subscribe_reply, &p.encode()));
+    if sent == Ok(Sent::Queued) {
+        stats::SUBSCRIBE_SENT.inc();
+    }
     // A dialog whose SUBSCRIBE failed or was dropped will never get a reply.
     if sent != Ok(Sent::Queued) {
         let _ = store.remove_dialog(&s.pres_uri, &call_id);
@@ -361,7 +369,7 @@ fn initial_subscribe(s: &Subscribe, hdrs: &[u8]) -> Result<(), kamailio::Error> 
     Ok(())
 }
 
-fn subscribe_within(p: &Pending, hdrs: &[u8]) -> Result<(), kamailio::Error> {
+fn subscribe_within(p: &Pending, hdrs: &[u8]) -> Result<Sent, kamailio::Error> {
     let r = &p.rec;
     let d = InDialog {
         method: "SUBSCRIBE",
@@ -378,10 +386,14 @@ fn subscribe_within(p: &Pending, hdrs: &[u8]) -> Result<(), kamailio::Error> {
     };
     let sent = m::tm()?.send_within(&d, on_subscribe_reply, &p.encode())?;
     log_drop(sent, "SUBSCRIBE", &text(&r.pres_uri));
-    Ok(())
+    if sent == Sent::Queued {
+        stats::SUBSCRIBE_SENT.inc();
+    }
+    Ok(sent)
 }
 
 fn on_subscribe_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
+    stats::reply(code, reply.is_some());
     let Some(mut p) = Pending::decode(data) else {
         lm_err!("SUBSCRIBE reply: the request's state is damaged");
         return;
@@ -498,8 +510,10 @@ pub fn refresh(due: Vec<Record>) {
         } else {
             publish(&p, &headers::publish(&ev.name, expires, m::min_expires(), Some(&r.etag), None, Some(&r.extra_headers)), b"")
         };
-        if let Err(e) = result {
-            lm_err!("refreshing {} for {}: {e}", ev.name, text(&r.pres_uri));
+        match result {
+            Ok(Sent::Queued) => stats::REFRESHES.inc(),
+            Ok(Sent::Dropped) => {}
+            Err(e) => lm_err!("refreshing {} for {}: {e}", ev.name, text(&r.pres_uri)),
         }
     }
 }
