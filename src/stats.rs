@@ -65,7 +65,7 @@ impl Counter {
         self.name
     }
 
-    /// The description `kamcmd cnt.help` shows.
+    /// The description kept with the counter (`kamcmd cnt.help` with the counters module).
     pub fn doc(&self) -> &'static str {
         self.doc
     }
