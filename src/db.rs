@@ -149,6 +149,14 @@ impl Db {
 }
 
 /// Hides the password of a DB URL in log lines.
+/// Whether the database behind `url` compares strings without regard to case: MySQL/MariaDB do
+/// by default (their usual collations), so `WHERE doc_uri = 'sip:Alice@…'` finds `sip:alice@…`;
+/// SQLite and PostgreSQL compare byte for byte. Callers re-check keys, or avoid writes keyed by
+/// such a comparison, where it matters.
+pub fn compares_case_blind(url: &str) -> bool {
+    url.starts_with("mysql:")
+}
+
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {

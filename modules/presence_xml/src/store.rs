@@ -26,7 +26,7 @@ static CASE_BLIND: AtomicBool = AtomicBool::new(false);
 
 /// Notes how the database behind `db_url` compares strings.
 pub fn init(db_url: &str) {
-    CASE_BLIND.store(db_url.starts_with("mysql:"), Ordering::Relaxed);
+    CASE_BLIND.store(kamailio::db::compares_case_blind(db_url), Ordering::Relaxed);
 }
 
 /// The document of `kind` in the table: by its URI when given, else by owner. Where the

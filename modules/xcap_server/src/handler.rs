@@ -45,6 +45,9 @@ pub struct Request<'a> {
     pub directory_base: &'a str,
     /// Prefix bindings available to node selectors besides the `xmlns()` query.
     pub extra_namespaces: &'a [(String, String)],
+    /// Every change must name the entity tag it replaced (xcap-diff is published): a whole
+    /// document is then also written on condition of the tag read before.
+    pub exact_changes: bool,
 }
 
 /// The HTTP response to send.
@@ -113,6 +116,15 @@ pub trait Storage {
     /// Stores a document if it is still as the caller read it: tagged `expected`, or absent
     /// when None (see [`crate::store::store`]).
     fn store(&mut self, key: &DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<Written, String>;
+    /// Whether [`Storage::replace`] works here: the storage tells a replacement from a
+    /// creation without reading first (see [`crate::store::replace`]).
+    fn replaces(&mut self) -> bool {
+        false
+    }
+    /// Stores a whole document whatever is stored now.
+    fn replace(&mut self, _key: &DocKey, _doc_type: i32, _doc: &[u8], _etag: &str) -> Result<Written, String> {
+        Err("this storage does not replace without reading first".into())
+    }
     /// Removes a document if it is still tagged `expected`.
     fn remove(&mut self, key: &DocKey, expected: &str) -> Result<Written, String>;
     fn list(&mut self, username: &str, domain: &str) -> Result<Vec<DirEntry>, String>;
@@ -350,6 +362,23 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
     if body.len() > req.max_doc_bytes {
         return Response::from(XcapError::PayloadTooLarge { limit: req.max_doc_bytes }).into();
     }
+    // A whole document with no precondition replaces whatever is stored, so it needs not
+    // read it first, nor race other writers for it: the last write wins, as it would in turn.
+    let unconditional = selector.is_none() && req.if_match.is_empty() && req.if_none_match.is_empty();
+    if unconditional && !req.exact_changes && uri.auid != Auid::RlsServices && storage.replaces() {
+        if let Err(e) = validate_document_with(body, uri.auid, req.max_doc_bytes, req.schema_validation) {
+            return Response::from(e).into();
+        }
+        let etag = storage.new_etag();
+        return match storage.replace(key, uri.auid.doc_type(), body, &etag) {
+            Ok(Written::Conflict) => Attempt::Raced,
+            Ok(w) => {
+                let r = if w == Written::Created { Response::new(201, "Created") } else { Response::new(200, "OK") };
+                r.with_etag(&etag).into()
+            }
+            Err(e) => Response::internal(format!("storing {}: {e}", key.doc_uri)).into(),
+        };
+    }
     // A whole-document PUT needs only the current entity tag, not the stored document.
     let loaded = if selector.is_some() { load(storage, key) } else { load_etag(storage, key) };
     let current = match loaded {
@@ -502,6 +531,11 @@ mod tests {
         races: usize,
         /// Another writer's version of the document, stored just before the next write.
         sneak_in: Option<Vec<u8>>,
+        /// Whole documents may be written without reading first (a driver that counts rows);
+        /// how many such writes are told to come back (a row another writer created meanwhile).
+        replaces: Option<usize>,
+        /// Writes made by `replace`.
+        replaced: usize,
     }
 
     impl Storage for Memory {
@@ -523,6 +557,19 @@ mod tests {
             if self.docs.get(key.doc_uri).map(|(_, _, e)| e.as_str()) != expected {
                 return Ok(Written::Conflict);
             }
+            let old = self.docs.insert(key.doc_uri.to_string(), (doc_type, doc.to_vec(), etag.to_string()));
+            Ok(if old.is_none() { Written::Created } else { Written::Replaced })
+        }
+        fn replaces(&mut self) -> bool {
+            self.replaces.is_some()
+        }
+        fn replace(&mut self, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<Written, String> {
+            let conflicts = self.replaces.as_mut().expect("replaces() said no");
+            if *conflicts > 0 {
+                *conflicts -= 1;
+                return Ok(Written::Conflict);
+            }
+            self.replaced += 1;
             let old = self.docs.insert(key.doc_uri.to_string(), (doc_type, doc.to_vec(), etag.to_string()));
             Ok(if old.is_none() { Written::Created } else { Written::Replaced })
         }
@@ -585,6 +632,7 @@ mod tests {
             max_doc_bytes: 8191,
             directory_base: "http://xcap.example.com",
             extra_namespaces: &[],
+            exact_changes: false,
         }
     }
 
@@ -599,6 +647,41 @@ mod tests {
         assert_eq!((r.status, r.headers[0].clone()), (201, ("ETag".into(), "\"t1\"".into())));
         let r = put_doc(&mut m);
         assert_eq!((r.status, r.headers[0].1.as_str()), (200, "\"t2\""));
+    }
+
+    #[test]
+    fn whole_documents_without_preconditions_are_written_without_reading_first() {
+        let mut m = Memory { replaces: Some(0), ..Memory::default() };
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.headers[0].1.as_str(), r.change), (201, "\"t1\"", None));
+        let r = put_doc(&mut m);
+        assert_eq!((r.status, r.headers[0].1.as_str()), (200, "\"t2\""));
+        assert_eq!(m.replaced, 2);
+        // A row created by another writer between the UPDATE and the INSERT: made again.
+        m.replaces = Some(2);
+        assert_eq!(put_doc(&mut m).status, 200);
+        assert_eq!(m.replaced, 3);
+        // An invalid document is refused before anything is written.
+        let r = handle(&req(Method::Put, PATH, Some(b"<resource-lists"), Some("application/resource-lists+xml")), &mut m);
+        assert_eq!((r.status, m.replaced), (409, 3));
+        // Preconditions, published changes, nodes and rls-services go the conditional way.
+        let current = format!("\"{}\"", m.docs[PATH].2);
+        let tag = [current.as_str()];
+        let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), Some("application/resource-lists+xml"));
+        q.if_match = &tag;
+        let r = handle(&q, &mut m);
+        assert_eq!((r.status, m.replaced), (200, 3), "{:?}", r.log);
+        let mut q = req(Method::Put, PATH, Some(DOC.as_bytes()), Some("application/resource-lists+xml"));
+        q.exact_changes = true;
+        let r = handle(&q, &mut m);
+        assert_eq!((r.status, m.replaced), (200, 3));
+        assert!(r.change.is_some_and(|c| c.previous_etag.is_some()));
+        let att = format!("{PATH}/~~/resource-lists/list/@name");
+        assert_eq!(handle(&req(Method::Put, &att, Some(b"x"), Some("application/xcap-att+xml")), &mut m).status, 200);
+        let rls = "/xcap-root/rls-services/users/sip:a@example.com/index";
+        let body = r#"<rls-services xmlns="urn:ietf:params:xml:ns:rls-services"><service uri="sip:s@example.com"><resource-list>http://x/l</resource-list><packages><package>presence</package></packages></service></rls-services>"#;
+        assert_eq!(handle(&req(Method::Put, rls, Some(body.as_bytes()), Some("application/rls-services+xml")), &mut m).status, 201);
+        assert_eq!(m.replaced, 3);
     }
 
     #[test]

@@ -54,6 +54,9 @@ static LOCKS: ShmGlobal<[ShmLock; LOCK_STRIPES]> = ShmGlobal::new();
 /// meets another fails ("database is locked"): on SQLite all documents share one lock. Set
 /// in mod_init, before the fork.
 static ONE_WRITER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The database compares the key columns byte for byte (not MySQL/MariaDB): a whole document
+/// may then be written by its key without reading it first. Set in mod_init.
+static EXACT_KEYS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 thread_local! {
     static ETAG_COUNTER: Cell<u64> = const { Cell::new(0) };
@@ -125,6 +128,7 @@ fn mod_init() -> Result<(), Error> {
     let _ = SL.set(SlApi::bind()?);
     LOCKS.set(shm_box(std::array::from_fn(|_| ShmLock::new())).ok_or("out of shared memory")?);
     ONE_WRITER.store(DB_URL.get().starts_with("sqlite:"), std::sync::atomic::Ordering::Relaxed);
+    EXACT_KEYS.store(!kamailio::db::compares_case_blind(&DB_URL.get()), std::sync::atomic::Ordering::Relaxed);
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     let _ = START_TIME.set(now);
     Ok(())
@@ -221,6 +225,7 @@ fn xcaps(msg: &mut SipMsg, method: handler::Method, owner: &str, path: &str, bod
         max_doc_bytes: (BUF_SIZE.get() - 1) as usize,
         directory_base: &directory_base,
         extra_namespaces: &extra_ns,
+        exact_changes: crate::xcapdiff_publish::enabled(),
     };
     let response = module_db::with(|conn| {
         let mut env = Env { conn, table: XCAP_TABLE.get().into_owned() };
@@ -293,6 +298,12 @@ impl handler::Storage for Env<'_> {
     }
     fn store(&mut self, key: &store::DocKey, expected: Option<&str>, doc_type: i32, doc: &[u8], etag: &str) -> Result<store::Written, String> {
         stats::db(store::store(self.conn, &self.table, key, expected, doc_type, doc, etag)).map_err(|e| e.0)
+    }
+    fn replaces(&mut self) -> bool {
+        self.conn.counts_rows() && EXACT_KEYS.load(std::sync::atomic::Ordering::Relaxed)
+    }
+    fn replace(&mut self, key: &store::DocKey, doc_type: i32, doc: &[u8], etag: &str) -> Result<store::Written, String> {
+        store::replace(self.conn, &self.table, key, doc_type, doc, etag).map_err(|e| e.0)
     }
     fn remove(&mut self, key: &store::DocKey, expected: &str) -> Result<store::Written, String> {
         stats::db(store::remove(self.conn, &self.table, key, expected)).map_err(|e| e.0)

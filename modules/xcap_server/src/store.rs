@@ -131,6 +131,34 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
     }
 }
 
+/// Stores `doc` at `key` whatever is stored there now: for a whole document that replaces any
+/// other (no precondition, no change to publish), where nothing depends on what was there. An
+/// UPDATE by the key, counted by the rows it changed; none changed: an INSERT, and should
+/// another writer create the row first, the UPDATE again (`Conflict` tells the caller to come
+/// back). Only where the driver counts rows ([`DbConn::counts_rows`]; not db_sqlite) and the
+/// database compares the key byte for byte (not MySQL/MariaDB, where the UPDATE would find
+/// another user's row whose URI differs only in case: see [`exact_rows`]).
+pub fn replace(conn: &mut DbConn, table: &str, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<Written> {
+    conn.use_table(table)?;
+    conn.update(
+        &key_conds(key),
+        &[
+            ("doc", Value::Blob(doc.to_vec())),
+            ("doc_type", Value::Int(doc_type)),
+            ("etag", Value::Str(etag.to_string())),
+            ("source", Value::Int(SOURCE_INTEGRATED)),
+            ("port", Value::Int(0)),
+        ],
+    )?;
+    if conn.affected_rows().is_some_and(|n| n > 0) {
+        return Ok(Written::Replaced);
+    }
+    match store(conn, table, key, None, doc_type, doc, etag)? {
+        Written::Created => Ok(Written::Created),
+        _ => Ok(Written::Conflict),
+    }
+}
+
 /// Removes the document at `key` if it is still tagged `expected` (see [`store`]).
 pub fn remove(conn: &mut DbConn, table: &str, key: &DocKey, expected: &str) -> DbResult<Written> {
     conn.use_table(table)?;
