@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every benchmark of the repository one after another, each comparing our modules with
 # the stock C modules of the target Kamailio in the same run, alternating in rounds as they do
-# on their own: ci/bench-xcap-server.sh, ci/bench-presence-xml.sh, ci/bench-pua.sh,
+# on their own: ci/bench-xcap-server.sh (with PG=1 unless PG=0), ci/bench-xcap-spread.sh,
+# ci/bench-presence-xml.sh, ci/bench-pua.sh,
 # ci/bench-xcapdiff.sh, ci/bench-xcap-nodes.sh. Then sums them up in target/bench/:
 #   report.md     for every load: ours, stock, ours/stock, the ratio stated so that > 1 means
 #                 ours is better (throughput as is, CPU per request, memory and losses as
@@ -16,7 +17,7 @@
 # Environment: QUICK=1 (ROUNDS=2 and short runs: about 6 minutes on 2 cores, for a look, not
 # for numbers to quote), ROUNDS (passed to every benchmark; their defaults otherwise),
 # KAMAILIO_TARGET (5.6, the default, or 6.0: both servers of every benchmark run that
-# Kamailio), BENCHES (the benchmarks to run, default "xcap-server presence-xml pua xcapdiff
+# Kamailio), BENCHES (the benchmarks to run, default "xcap-server xcap-spread presence-xml pua xcapdiff
 # xcap-nodes"), BENCH_DIR (default target/bench), REPORT_ONLY=1 (writes the report and the
 # chart again from the last run's files, runs nothing), and whatever the single benchmarks take
 # (DURATION, PG=1, DBS, ...), passed through. Takes about 25 minutes without QUICK (the
@@ -24,7 +25,7 @@
 set -uo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD; KAMAILIO_TARGET set-up)
 
-benches=${BENCHES:-"xcap-server presence-xml pua xcapdiff xcap-nodes"}
+benches=${BENCHES:-"xcap-server xcap-spread presence-xml pua xcapdiff xcap-nodes"}
 out_dir=${BENCH_DIR:-"$top/target/bench"}
 quick=${QUICK:-0}
 mkdir -p "$out_dir"
@@ -33,7 +34,7 @@ mkdir -p "$out_dir"
 quick_env() {
     echo "ROUNDS=${ROUNDS:-2}"
     case $1 in
-        xcap-server | xcapdiff) echo "DURATION=${DURATION:-3}" "WARMUP=${WARMUP:-1}" ;;
+        xcap-server | xcap-spread | xcapdiff) echo "DURATION=${DURATION:-3}" "WARMUP=${WARMUP:-1}" ;;
         presence-xml) echo "PUB_CALLS=${PUB_CALLS:-1500}" "SUB_CALLS=${SUB_CALLS:-1000}" "AGG_CALLS=${AGG_CALLS:-500}" ;;
         pua) echo "N_INIT=${N_INIT:-6000}" "N_MOD=${N_MOD:-6000}" "SHM_RECORDS=${SHM_RECORDS:-2000}" "CYCLES=${CYCLES:-10000}" ;;
         xcap-nodes) echo "ROUNDS_RACE=${ROUNDS_RACE:-30}" "ELEM_ROUNDS=${ELEM_ROUNDS:-2}" "DURATION=${DURATION:-3}" ;;
@@ -50,6 +51,8 @@ for name in $benches_run; do
     settings=()
     if [ "$quick" = 1 ]; then read -r -a settings <<<"$(quick_env "$name" | tr '\n' ' ')"
     elif [ -n "${ROUNDS:-}" ]; then settings=("ROUNDS=$ROUNDS"); fi
+    # The XCAP loads on PostgreSQL too, unless PG=0.
+    [ "$name" = xcap-server ] && settings+=("PG=${PG:-1}")
     rm -f "$out_dir/bench-$name.md" "$out_dir/bench-$name.tsv"
     echo "bench: $name${settings[*]:+ (${settings[*]})}, output in ${out_dir#"$top"/}/bench-$name.log" >&2
     t0=$(date +%s)
@@ -92,18 +95,20 @@ import math, os, sys
 out_dir, kam_version, target, host, mode, total_s, benches = sys.argv[1:8]
 benches = benches.split()
 TITLES = {
-    "xcap-server": ("xcap_server: XCAP GET and PUT", "ci/bench-xcap-server.sh"),
+    "xcap-server": ("xcap_server: XCAP GET and PUT of one document", "ci/bench-xcap-server.sh"),
+    "xcap-spread": ("xcap_server: XCAP GET, and PUTs spread over many users' documents", "ci/bench-xcap-spread.sh"),
     "presence-xml": ("presence_xml: PUBLISH, SUBSCRIBE dialogs, NOTIFY bodies", "ci/bench-presence-xml.sh"),
     "pua": ("pua: PUBLISH loads and shm per record", "ci/bench-pua.sh"),
     "xcapdiff": ("presence_xcapdiff: what publishing xcap-diff costs a PUT", "ci/bench-xcapdiff.sh"),
     "xcap-nodes": ("xcap_server on three nodes sharing one database", "ci/bench-xcap-nodes.sh"),
 }
-SHORT = {"xcap-server": "xcap", "presence-xml": "presence_xml", "pua": "pua", "xcapdiff": "xcapdiff", "xcap-nodes": "nodes"}
+SHORT = {"xcap-server": "xcap", "xcap-spread": "xcap spread", "presence-xml": "presence_xml", "pua": "pua", "xcapdiff": "xcapdiff", "xcap-nodes": "nodes"}
 NOT_VS_STOCK = {"xcapdiff"}  # ours with publish_xcapdiff=1 against ours with 0
 NOTES = {
     "xcap-server": "2xx/s counts 2xx answers only; the CPU per request counts every request, 2xx or not, and the stock "
                    "module answers most concurrent PUTs on SQLite with 500 (\"database is locked\"), which cost little: "
                    "for PUT, compare 2xx/s (the own table lists req/s and 2xx/s).",
+    "xcap-spread": "As above, with the PUTs spread over many users' documents (PUT_DOCS) from fewer clients.",
     "xcap-nodes": "The races' counts come from one run each (lower is better; ∞: ours lost none where stock lost some), "
                   "the throughput is ours only (one node against three): none of them is in the chart.",
 }
