@@ -96,6 +96,12 @@ impl HostTable {
         Admit::Go
     }
 
+    /// How many hosts are backed off: those that gave no answer to their last request. Each
+    /// stays until it answers, even once its period is over (its next request is an attempt).
+    pub fn backed_off(&self) -> usize {
+        self.entries.iter().filter(|e| e.failures > 0).count()
+    }
+
     /// The host answered: it is no longer backed off.
     pub fn answered(&mut self, key: &str) {
         if let Some(e) = self.find(key) {

@@ -4,6 +4,7 @@ pub mod backoff;
 pub mod fetch;
 mod module;
 pub mod refresh;
+mod stats;
 mod store;
 #[cfg(test)]
 mod test_http;

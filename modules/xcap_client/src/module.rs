@@ -15,6 +15,7 @@ use kamailio::{lm_err, lm_info, lm_warn, module, sys, Error, IntParam, Rank, Rpc
 use crate::backoff::{Admit, HostTable, Policy};
 use crate::fetch::{Condition, FetchError, Fetched, Fetcher, Timeouts};
 use crate::refresh::{decide, Refresh, StoredDoc};
+use crate::stats;
 use crate::store;
 use crate::url::{self, DocSelector, DocTree};
 
@@ -69,6 +70,7 @@ module! {
         "xcap_client.refreshXcapDoc" => rpc_refresh,
             "Refetch a document now: document URI (as stored in the xcap table) and XCAP server port",
     },
+    counters: crate::stats::ALL,
     init: mod_init,
     child_init: child_init,
     destroy: destroy,
@@ -135,8 +137,20 @@ fn now_ms() -> u64 {
     EPOCH.get().map_or(0, |e| e.elapsed().as_millis() as u64)
 }
 
-/// Fetches `url` unless its server is backed off, and tells the back-off how the server did.
+/// The `backed_off_hosts` gauge: the servers in the back-off table.
+pub fn backed_off_hosts() -> i64 {
+    BACKOFF.get().map_or(0, |t| t.lock().backed_off() as i64)
+}
+
+/// Fetches `url` (see [`fetch_uncounted`]) and counts the result.
 fn fetch(url: &str, cond: Condition) -> Result<Fetched, FetchError> {
+    let result = fetch_uncounted(url, cond);
+    stats::fetched(&result);
+    result
+}
+
+/// Fetches `url` unless its server is backed off, and tells the back-off how the server did.
+fn fetch_uncounted(url: &str, cond: Condition) -> Result<Fetched, FetchError> {
     let policy = policy();
     let tracked = BACKOFF.get().filter(|_| policy.base_ms > 0).zip(url::host_key(url).ok());
     if let Some((table, host)) = &tracked {
@@ -235,6 +249,7 @@ fn apply(stored: Option<&StoredDoc>, outcome: Refresh, doc_type: i32, xid: &str,
         Refresh::Updated { doc, etag } => {
             let row = store::Row { username: owner.0, domain: owner.1, doc_type, doc: &doc, etag: etag.as_deref(), doc_uri, port };
             with_conn(|c, t| store::upsert(c, t, &row).map_err(Error::from))?;
+            stats::DOCUMENTS_UPDATED.inc();
             let ran = xcap::run_callbacks(doc_type, xid, doc.as_bytes());
             lm_info!("{doc_uri} changed; {ran} update callback(s) run");
             Ok("updated")

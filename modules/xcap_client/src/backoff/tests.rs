@@ -106,3 +106,18 @@ fn the_period_saturates() {
     // A cap below the base keeps the base.
     assert_eq!(Policy { max_ms: 10, ..p }.period_ms(3), 5000);
 }
+
+#[test]
+fn backed_off_counts_the_hosts_failing_until_they_answer() {
+    let mut t = HostTable::new();
+    assert_eq!(t.backed_off(), 0);
+    t.failed(H, 0, &P);
+    t.failed(H, 10, &P);
+    t.failed("http://other:80", 0, &P);
+    assert_eq!(t.backed_off(), 2);
+    // Its period over, a host stays counted until it answers.
+    assert_eq!(t.admit(H, 100_000, &P), Admit::Go);
+    assert_eq!(t.backed_off(), 2);
+    t.answered(H);
+    assert_eq!(t.backed_off(), 1);
+}
