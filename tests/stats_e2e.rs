@@ -1,7 +1,8 @@
 //! The modules' counters in Kamailio's statistics, end to end: after a known load, every
 //! counter of a module's group has exactly the expected value, as `kamcmd
 //! stats.get_statistics` lists it and as xhttp_prom exports it on `/metrics` (`-A WITH_STATS`
-//! in test-configs/presence-xml.cfg and pua.cfg loads kex and xhttp_prom).
+//! in test-configs/presence-xml.cfg, pua.cfg and presence-xcap-client.cfg loads kex and
+//! xhttp_prom).
 //!
 //! Each group is compared whole: a counter missing, extra, or off by one fails the test.
 
@@ -279,4 +280,200 @@ fn pua_counts_requests_replies_refreshes_and_records() {
     let mut want = expected(&zero);
     want.insert("records".into(), 1);
     assert_eq!(kamcmd_group(&k, "pua"), want);
+}
+
+// ---------------------------------------------------------------------------------------------
+// xcap_client
+
+fn pres_rules(action: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><cr:ruleset xmlns:cr="urn:ietf:params:xml:ns:common-policy" xmlns:pr="urn:ietf:params:xml:ns:pres-rules"><cr:rule id="bob"><cr:conditions><cr:identity><cr:one id="sip:bob@127.0.0.1"/></cr:identity></cr:conditions><cr:actions><pr:sub-handling>{action}</pr:sub-handling></cr:actions><cr:transformations/></cr:rule></cr:ruleset>"#
+    )
+}
+
+fn rules_path(user: &str) -> String {
+    format!("/xcap-root/pres-rules/users/sip:{user}@127.0.0.1/index")
+}
+
+/// An HTTP server answering every request with 503; stops with the test process.
+fn answering_503() -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let (mut req, mut buf) = (Vec::new(), [0u8; 1024]);
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    port
+}
+
+/// getNewDoc (presence_xml asking for rules) twice, then refreshXcapDoc for a 304, a changed
+/// document, a document the server does not have, a server answering 503, a port nobody
+/// listens on (backed off for 300 s) and that port again (skipped). No periodic refresh runs
+/// (query_period 1000 s).
+#[test]
+fn xcap_client_counts_fetches_answers_updates_and_backed_off_servers() {
+    let server = harness::xcap::ours(&[]);
+    let put = |user: &str, action: &str| {
+        let r = server.http(&["-X", "PUT", "-H", "Content-Type: application/auth-policy+xml", "--data-binary", &pres_rules(action)], &rules_path(user));
+        assert!(r.code == 200 || r.code == 201, "PUT {user}'s pres-rules: {r:?}");
+    };
+    put("alice", "allow");
+    put("dave", "allow");
+    let xcap_server = format!("127.0.0.1/xcap-root:{}", server.http_port);
+    let mut s = Setup::new("presence-xcap-client.cfg", &["xcap_client"]);
+    s.vars.push(("XCAP_SERVER", xcap_server.clone()));
+    s.vars.push(("XCAP_ROOT_URL", xcap_server));
+    s.vars.push(("QUERY_PERIOD", "1000".into()));
+    s.vars.push(("BACKOFF_BASE", "300".into()));
+    s.vars.push(("BACKOFF_MAX", "300".into()));
+    s.defines = &["WITH_STATS", "WITH_BACKOFF"];
+    s.schemas = &["presence"];
+    let k = Kamailio::start(s);
+    let names = ["backed_off_hosts", "backoff_skips", "documents_updated", "failures", "fetches", "http_errors", "not_found", "not_modified"];
+    let zero: Vec<(&str, i64)> = names.iter().map(|n| (*n, 0)).collect();
+    assert_group(&k, "xcap_client", &zero);
+
+    // getNewDoc through bind_xcap: alice's and dave's rules, 200 each.
+    for presentity in ["alice", "dave"] {
+        assert_eq!(subscription_state(&k.subscribe("presence", "bob", presentity, "Expires: 300")).0, "active", "{presentity}");
+    }
+    let mut want = expected(&zero);
+    want.insert("fetches".into(), 2);
+    assert_eq!(kamcmd_group(&k, "xcap_client"), want);
+
+    let port = server.http_port.to_string();
+    let refresh = |url: &str, port: &str| k.rpc_ok(&["xcap_client.refreshXcapDoc", url, port]);
+    let url = |port: u16, user: &str| format!("http://127.0.0.1:{port}{}", rules_path(user));
+    // 304; changed (stored, callbacks run); 404.
+    assert_eq!(refresh(&url(server.http_port, "alice"), &port).unwrap().trim(), "unchanged");
+    put("dave", "block");
+    assert_eq!(refresh(&url(server.http_port, "dave"), &port).unwrap().trim(), "updated");
+    assert_eq!(refresh(&url(server.http_port, "nobody"), &port).unwrap().trim(), "gone");
+    // An answer with an error status; then no answer at all, twice: the second is not tried.
+    let failing = answering_503();
+    let err = refresh(&url(failing, "alice"), &failing.to_string()).unwrap_err();
+    assert!(err.contains("503"), "{err}");
+    let closed = free_port();
+    for _ in 0..2 {
+        let err = refresh(&url(closed, "alice"), &closed.to_string()).unwrap_err();
+        assert!(err.contains("not answering"), "{err}");
+    }
+
+    let want: Vec<(&str, i64)> = names
+        .iter()
+        .map(|n| {
+            let v = match *n {
+                "fetches" => 7,
+                "backoff_skips" | "backed_off_hosts" | "documents_updated" | "failures" | "http_errors" | "not_found" | "not_modified" => 1,
+                _ => 0,
+            };
+            (*n, v)
+        })
+        .collect();
+    assert_group(&k, "xcap_client", &want);
+
+    // A reset zeroes the counters; the gauge still says which servers are backed off.
+    k.rpc(&["stats.reset_statistics", "xcap_client:"]);
+    let mut want = expected(&zero);
+    want.insert("backed_off_hosts".into(), 1);
+    assert_eq!(kamcmd_group(&k, "xcap_client"), want);
+}
+
+/// An XCAP server answering its first `answers` requests with 304 and closing every later
+/// connection without a word; returns its port and how many connections it saw.
+fn answering_304_then_silent(answers: usize) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = seen.clone();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            if count.fetch_add(1, Ordering::SeqCst) >= answers {
+                continue;
+            }
+            c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            let (mut req, mut buf) = (Vec::new(), [0u8; 1024]);
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                match c.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => req.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = c.write_all(b"HTTP/1.1 304 Not Modified\r\nETag: \"e1\"\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (port, seen)
+}
+
+/// The periodic refresh counts in its own process: two mirrored documents, refreshed every
+/// second; the server answers the first pass (304, 304), then closes connections unanswered,
+/// so the second pass fails on the first document (backed off for 300 s) and skips the
+/// second, and every later pass skips both. Once the rows are gone the counts stay; the
+/// skips are compared with the refresh's log lines.
+#[test]
+fn xcap_client_counts_the_periodic_refresh() {
+    let (port, seen) = answering_304_then_silent(2);
+    let rows: String = (0..2)
+        .map(|i| {
+            format!(
+                "INSERT INTO xcap (username, domain, doc, doc_type, etag, source, doc_uri, port) VALUES \
+                 ('u{i}', '127.0.0.1', '<ruleset/>', 2, 'e1', 1, 'http://127.0.0.1:{port}{}', {port});\n",
+                rules_path(&format!("u{i}"))
+            )
+        })
+        .collect();
+    let mut s = Setup::new("presence-xcap-client.cfg", &["xcap_client"]);
+    s.vars.push(("XCAP_SERVER", format!("127.0.0.1/xcap-root:{port}")));
+    s.vars.push(("XCAP_ROOT_URL", format!("127.0.0.1/xcap-root:{port}")));
+    s.vars.push(("QUERY_PERIOD", "1".into()));
+    s.vars.push(("BACKOFF_BASE", "300".into()));
+    s.vars.push(("BACKOFF_MAX", "300".into()));
+    s.defines = &["WITH_STATS", "WITH_BACKOFF"];
+    s.schemas = &["presence"];
+    s.sql = &rows;
+    let k = Kamailio::start(s);
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while kamcmd_group(&k, "xcap_client").get("backoff_skips").copied().unwrap_or(0) < 3 {
+        assert!(std::time::Instant::now() < deadline, "no third refresh pass:\n{}", k.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    k.sql("DELETE FROM xcap;");
+    // A pass that read the rows before they went finishes within a second.
+    std::thread::sleep(Duration::from_millis(2500));
+    let needle = format!("document(s) of http://127.0.0.1:{port} skipped");
+    let skips: i64 = k
+        .log_text()
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .map(|l| l.split("refresh: ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse::<i64>().ok()).expect(l))
+        .sum();
+    assert!(skips >= 3 && skips % 2 == 1, "{skips} skips: one in the second pass, two in each later one");
+    assert_eq!(seen.load(std::sync::atomic::Ordering::SeqCst), 3, "connections the server saw");
+    assert_group(
+        &k,
+        "xcap_client",
+        &[
+            ("backed_off_hosts", 1),
+            ("backoff_skips", skips),
+            ("documents_updated", 0),
+            ("failures", 1),
+            ("fetches", 3),
+            ("http_errors", 0),
+            ("not_found", 0),
+            ("not_modified", 2),
+        ],
+    );
 }
