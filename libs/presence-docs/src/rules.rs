@@ -503,6 +503,12 @@ impl Rules {
         self.rules.is_empty()
     }
 
+    /// Whether a rule has a `<sphere>` condition: only then does the presentity's current
+    /// sphere matter to [`Rules::matching`].
+    pub fn has_sphere_condition(&self) -> bool {
+        self.rules.iter().any(|r| r.conditions.iter().any(|c| matches!(c, Condition::Sphere(_))))
+    }
+
     /// The rules' ids in document order.
     pub fn rule_ids(&self) -> Vec<Option<&str>> {
         self.rules.iter().map(|r| r.id.as_deref()).collect()
@@ -1378,6 +1384,10 @@ mod tests {
         );
         assert!(r.matching(&ALICE, NOW, Some("home")).is_none());
         assert!(r.matching(&BOB, NOW, Some("work")).is_none());
+        assert!(r.has_sphere_condition());
+        // The word alone (an id, another namespace's element) is no sphere condition.
+        let r = rules(&rule("sphere", &format!(r#"{}<x:sphere xmlns:x="urn:x"/>"#, one("sip:sphere@example.com")), "allow"));
+        assert!(!r.has_sphere_condition());
     }
 
     #[test]

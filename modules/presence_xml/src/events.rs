@@ -105,7 +105,7 @@ impl EventHandler for Presence {
         let rules = parse_rules(doc)?;
         let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
         let watcher = Watcher { user: &user, domain: &domain };
-        let sphere = sphere_of(doc, subs.pres_uri);
+        let sphere = sphere_of(&rules, subs.pres_uri);
         match rules.matching(&watcher, now(), sphere.as_deref()) {
             None => Ok(None),
             Some(matched) => pidf::transform(body, &matched.transformations).map(Some).map_err(|e| Error::from(e.to_string())),
@@ -124,7 +124,7 @@ impl EventHandler for Presence {
         let decided = parse_rules(doc).and_then(|rules| {
             let (user, domain) = (text(subs.watcher_user), text(subs.watcher_domain));
             let watcher = Watcher { user: &user, domain: &domain };
-            let sphere = sphere_of(doc, subs.pres_uri);
+            let sphere = sphere_of(&rules, subs.pres_uri);
             let matched = rules.matching(&watcher, now(), sphere.as_deref());
             rules::decide(matched.as_ref(), subs.status == status::PENDING).map_err(|e| Error::from(e.to_string()))
         });
@@ -197,9 +197,8 @@ impl EventHandler for Presence {
 }
 
 /// The presentity's sphere, asked of presence only when the rules have a sphere condition.
-fn sphere_of(doc: &[u8], pres_uri: &[u8]) -> Option<String> {
-    let mentions = doc.windows(6).any(|w| w.eq_ignore_ascii_case(b"sphere"));
-    if !mentions {
+fn sphere_of(rules: &Rules, pres_uri: &[u8]) -> Option<String> {
+    if !rules.has_sphere_condition() {
         return None;
     }
     m::presence().and_then(|p| p.get_sphere(pres_uri))
