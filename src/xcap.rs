@@ -10,18 +10,8 @@ use crate::guard::guard;
 use crate::mem::{pkg_free, pkg_malloc};
 use crate::{kstr, log, sys};
 
-/// Doc-type flags shared by the XCAP modules and their consumers.
-pub mod doc_type {
-    pub const PRES_RULES: i32 = 2;
-    pub const RESOURCE_LIST: i32 = 4;
-    pub const RLS_SERVICE: i32 = 8;
-    pub const PIDF_MANIPULATION: i32 = 16;
-    pub const XCAP_CAPS: i32 = 32;
-    pub const USER_PROFILE: i32 = 64;
-    pub const PRES_CONTENT: i32 = 128;
-    pub const SEARCH: i32 = 256;
-    pub const DIRECTORY: i32 = 512;
-}
+/// Doc-type flags shared by the XCAP modules and their consumers (the XCAP vocabulary's).
+pub use xcap::auid::doc_type;
 
 /// `match_type` values of a request.
 pub const IF_MATCH: i32 = 1;

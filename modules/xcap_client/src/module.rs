@@ -336,21 +336,3 @@ fn rpc_refresh(rpc: &mut Rpc) {
         Err(e) => rpc.fault(500, &format!("Failed http get: {e}")),
     }
 }
-
-#[cfg(test)]
-mod tests {
-    /// The document type flags of the shared XCAP library are the ones of the `bind_xcap` API.
-    #[test]
-    fn doc_type_flags_are_the_apis() {
-        use kamailio::xcap::doc_type as api;
-        use ::xcap::auid::doc_type as lib;
-        assert_eq!(
-            [lib::PRES_RULES, lib::RESOURCE_LIST, lib::RLS_SERVICE, lib::PIDF_MANIPULATION, lib::XCAP_CAPS],
-            [api::PRES_RULES, api::RESOURCE_LIST, api::RLS_SERVICE, api::PIDF_MANIPULATION, api::XCAP_CAPS]
-        );
-        assert_eq!(
-            [lib::USER_PROFILE, lib::PRES_CONTENT, lib::SEARCH, lib::DIRECTORY],
-            [api::USER_PROFILE, api::PRES_CONTENT, api::SEARCH, api::DIRECTORY]
-        );
-    }
-}
