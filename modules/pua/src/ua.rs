@@ -245,10 +245,14 @@ fn on_publish_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
         let rec = Record { etag, expires: now().saturating_add(lexpire), ..p.rec.clone() };
         store.publication_accepted(&key, sent, rec)
     };
-    if let Err(e) = result {
-        lm_err!("PUBLISH reply for {}: {e}", text(&p.rec.pres_uri));
-    }
     m::changed();
+    if let Err(e) = result {
+        // The presence server accepted what pua could not keep: the caller is told it failed
+        // (as if no reply had come), not that the publication is in place.
+        lm_err!("PUBLISH reply {code} for {}: the publication cannot be stored: {e}", text(&p.rec.pres_uri));
+        run_callbacks(&p, &p.etag, None);
+        return;
+    }
     run_callbacks(&p, &p.etag, Some(reply));
 }
 
