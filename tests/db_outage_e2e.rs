@@ -14,6 +14,10 @@
 //! normal again within 10 s without a restart (the time it took is printed); every request
 //! acknowledged with success is in the database afterwards (each XCAP document with the ETag
 //! of its 2xx, each publication with the SIP-ETag pua.publish answered).
+//!
+//! On SQLite the PUBLISH still goes out during the outage (the lookup only reads), and the
+//! publication cannot be stored once the 200 comes: `unstorable_publication` shows that ours
+//! does not acknowledge it and that stock pua does.
 
 mod harness;
 
@@ -281,4 +285,48 @@ fn postgres() {
 #[test]
 fn sqlite() {
     outage(Backend::Sqlite);
+}
+
+/// pua in db_mode 2 on an SQLite database that reads but cannot be written: the lookup of a new
+/// publication works, the PUBLISH goes out and the presence server answers 200, then storing
+/// the publication fails. Ours logs it and pua.publish answers without a SIP-ETag (as for any
+/// failed PUBLISH); stock, as observed, answers with the 200's SIP-ETag although no row holds
+/// it (the acknowledged publication is unknown to pua afterwards).
+fn unstorable_publication(stock: bool) {
+    let uas = publish_uas(&[]);
+    let dir = scratch_dir("outage-sqlite").join("db");
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = TestDb::create(Backend::Sqlite, &dir.join("pua.db"), &["presence"], "");
+    let outage = Outage::Sqlite(dir, db.clone(), db.clone());
+    let mut s = Setup::new("pua.cfg", if stock { &[] } else { &["pua"] });
+    s.defines = if stock { &["PUA_DB_MODE=2", "STOCK_PUA"] } else { &["PUA_DB_MODE=2"] };
+    s.db = Some(db.clone());
+    let mut k = Kamailio::start(s);
+    let uri = format!("sip:alice@127.0.0.1:{}", uas.port);
+    outage.begin();
+    let p = publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "n")));
+    outage.end();
+    assert_eq!(uas.requests("PUBLISH").len(), 1, "the PUBLISH went out");
+    assert_eq!(db.sql("SELECT count(*) FROM pua;").trim(), "0", "nothing stored");
+    if stock {
+        assert!(harness::json_field(&p.raw, "SIP-ETag").is_some(), "stock acknowledges: {}", p.raw);
+    } else {
+        assert!(p.error().is_none() && !p.raw.contains("SIP-ETag"), "{}", p.raw);
+        assert!(k.log_text().contains("the publication cannot be stored"), "{}", k.log_text());
+    }
+    assert!(k.is_running());
+    // Writable again: a publication is acknowledged and stored.
+    let p = publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "n")));
+    let etag = harness::json_field(&p.raw, "SIP-ETag").unwrap_or_else(|| panic!("{}", p.raw));
+    assert_eq!(db.sql("SELECT etag FROM pua;").trim(), etag);
+}
+
+#[test]
+fn sqlite_unstorable_publication_ours() {
+    unstorable_publication(false);
+}
+
+#[test]
+fn sqlite_unstorable_publication_stock() {
+    unstorable_publication(true);
 }
