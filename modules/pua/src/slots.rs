@@ -18,8 +18,11 @@ fn capacity_for(len: usize) -> usize {
     len.div_ceil(CHUNK) * CHUNK
 }
 
+/// A record's tag and the record.
+type Slot<T, A> = (u32, Box<T, A>);
+
 pub struct Slots<T, A: Allocator> {
-    v: Option<AVec<(u32, Box<T, A>), A>>,
+    v: Option<AVec<Slot<T, A>, A>>,
 }
 
 impl<T, A: Allocator + Clone> Slots<T, A> {
@@ -46,11 +49,11 @@ impl<T, A: Allocator + Clone> Slots<T, A> {
         Ok(())
     }
 
-    fn slots(&self) -> &[(u32, Box<T, A>)] {
+    fn slots(&self) -> &[Slot<T, A>] {
         self.v.as_deref().unwrap_or(&[])
     }
 
-    fn slots_mut(&mut self) -> &mut [(u32, Box<T, A>)] {
+    fn slots_mut(&mut self) -> &mut [Slot<T, A>] {
         self.v.as_deref_mut().unwrap_or(&mut [])
     }
 
