@@ -61,7 +61,7 @@ use std::ops::Range;
 use roxmltree::{Document, Node, NodeType};
 
 use crate::rules::{Provide, Selector, Transformations};
-use crate::xml::{as_text, err, escape_attr, name_is, own_id, parse, DocError};
+use crate::xml::{as_text, err, escape_attr, is_xml_char, name_is, own_id, parse, DocError};
 
 /// The PIDF namespace (RFC 3863).
 pub const PIDF_NS: &str = "urn:ietf:params:xml:ns:pidf";
@@ -387,10 +387,16 @@ fn lookup_text(doc: &Document<'_>, element: &str) -> Option<String> {
 // Dummy body
 
 /// `force_dummy_presence`: an open, "Available" PIDF for `entity`, the presentity's full URI
-/// (stock writes only its user part, which is not a URI).
+/// (stock writes only its user part, which is not a URI). A character XML cannot carry (a
+/// control character) is written as U+FFFD, so the body always parses.
 pub fn dummy(entity: &str) -> Vec<u8> {
     let mut escaped = String::with_capacity(entity.len());
-    escape_attr(entity, &mut escaped);
+    let entity: Cow<'_, str> = if entity.chars().all(is_xml_char) {
+        Cow::Borrowed(entity)
+    } else {
+        Cow::Owned(entity.chars().map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' }).collect())
+    };
+    escape_attr(&entity, &mut escaped);
     format!(
         "{XML_DECL}<presence xmlns=\"{PIDF_NS}\" \
 xmlns:dm=\"urn:ietf:params:xml:ns:pidf:data-model\" \
@@ -1564,6 +1570,15 @@ mod tests {
     }
 
     // --- dummy ----------------------------------------------------------------------------
+
+    #[test]
+    fn dummy_body_parses_whatever_the_entity() {
+        // Found by the fuzz driver: a control character in the entity made the body unparsable.
+        let body = dummy("sip:a\u{0}b\u{1b}@example.com");
+        assert_eq!(classify(&body), Publication::Pidf);
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(text.contains("entity=\"sip:a\u{FFFD}b\u{FFFD}@example.com\""), "{text}");
+    }
 
     #[test]
     fn dummy_body() {

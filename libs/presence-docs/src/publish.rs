@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use roxmltree::Node;
 
-use crate::xml::{as_text, err, escape_attr, name_is, own_id, parse, DocError};
+use crate::xml::{as_text, err, escape_attr, is_xml_char, name_is, own_id, parse, DocError};
 
 /// Why a body could not be processed.
 pub type BodyError = DocError;
@@ -164,6 +164,10 @@ fn insert_attribute(
             elem.tag_name().name()
         )));
     }
+    // A control character cannot be written even as a reference: the body would not parse.
+    if !value.chars().all(is_xml_char) {
+        return Err(err(format!("{name} {value:?} holds a character XML cannot carry")));
+    }
     let bytes = text.as_bytes();
     let mut quote: Option<u8> = None;
     let mut close = None;
@@ -236,6 +240,18 @@ mod tests {
             PIDF_NO_ID.replace("<tuple>", "<tuple id=\"0x55aa\">")
         );
         assert_eq!(id, b"0x55aa");
+    }
+
+    #[test]
+    fn an_id_xml_cannot_carry_is_refused() {
+        // Found by the fuzz driver: a control character in the new or the stored id was
+        // written into the attribute and the published body no longer parsed.
+        for id in ["a\u{1b}b", "\0", "x\u{3}"] {
+            assert!(presence(PIDF_NO_ID.as_bytes(), None, id).is_err(), "{id:?}");
+            assert!(presence(PIDF_NO_ID.as_bytes(), Some(id.as_bytes()), "n").is_err(), "{id:?}");
+        }
+        let (body, _) = presence(PIDF_NO_ID.as_bytes(), None, "a\tb\"<").unwrap();
+        assert!(s(&body).contains("<tuple id=\"a&#9;b&quot;&lt;\">"));
     }
 
     #[test]

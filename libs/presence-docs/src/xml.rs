@@ -42,6 +42,11 @@ pub(crate) fn own_id<'a>(node: Node<'a, '_>) -> Option<&'a str> {
     node.attributes().find(|a| a.name().eq_ignore_ascii_case("id")).map(|a| a.value())
 }
 
+/// Whether XML 1.0 can carry the character at all, literally or as a character reference.
+pub(crate) fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
 /// Escapes a value for a double-quoted attribute; whitespace controls become character
 /// references so that attribute-value normalisation gives the value back unchanged.
 pub(crate) fn escape_attr(value: &str, out: &mut String) {
