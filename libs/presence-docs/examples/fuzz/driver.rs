@@ -1,0 +1,491 @@
+//! Runs generated inputs through every PIDF operation presence_xml uses (publish check and
+//! classification, aggregation, offline form, single-body choice, transformations, the script
+//! checks), pres-rules parsing and evaluation, pua's body editors and the date-time parser,
+//! catching panics, timing every input and checking the invariants that hold between them.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use presence_docs::pidf::{self, MissingProvide, Publication};
+use presence_docs::publish;
+use presence_docs::rules::{decide, parse_date_time, Rules, Spelling, Status, Transformations, Watcher};
+
+use crate::generate::{input, Input};
+
+/// An input slower than this counts as a hang.
+pub const SLOW: Duration = Duration::from_secs(1);
+/// The watchdog ends the run when one input takes this long (a real hang).
+const STUCK: Duration = Duration::from_secs(30);
+
+/// What went wrong with one input.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub index: u64,
+    pub what: String,
+}
+
+/// Totals of a run.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub inputs: u64,
+    pub elapsed: Duration,
+    pub max_time: Duration,
+    pub slowest: u64,
+    pub counts: Counts,
+    /// VmRSS in kB at the start, middle and end of the run.
+    pub rss_kb: [u64; 3],
+    pub failures: Vec<Failure>,
+}
+
+/// How many operations of each kind succeeded.
+#[derive(Debug, Default, Clone)]
+pub struct Counts {
+    pub pidf_bodies: u64,
+    pub aggregates: u64,
+    pub merged: u64,
+    pub offlines: u64,
+    pub single_bodies: u64,
+    pub transforms: u64,
+    pub transforms_removing: u64,
+    pub basic_matches: u64,
+    pub activity_matches: u64,
+    pub rules_parsed: u64,
+    pub rules_matched: u64,
+    pub decisions: u64,
+    pub presence_bodies: u64,
+    pub versioned_bodies: u64,
+    pub dates: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.pidf_bodies += o.pidf_bodies;
+        self.aggregates += o.aggregates;
+        self.merged += o.merged;
+        self.offlines += o.offlines;
+        self.single_bodies += o.single_bodies;
+        self.transforms += o.transforms;
+        self.transforms_removing += o.transforms_removing;
+        self.basic_matches += o.basic_matches;
+        self.activity_matches += o.activity_matches;
+        self.rules_parsed += o.rules_parsed;
+        self.rules_matched += o.rules_matched;
+        self.decisions += o.decisions;
+        self.presence_bodies += o.presence_bodies;
+        self.versioned_bodies += o.versioned_bodies;
+        self.dates += o.dates;
+    }
+}
+
+/// The resident set size of this process, in kB.
+pub fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs inputs `0..count` of `seed`; `progress` prints a line every tenth of the run.
+pub fn run(count: u64, seed: u64, progress: bool) -> Stats {
+    run_for(count, seed, progress, None)
+}
+
+/// [`run`], stopping early once `limit` has passed (the middle RSS is then taken at half of it).
+pub fn run_for(count: u64, seed: u64, progress: bool, limit: Option<Duration>) -> Stats {
+    let previous_hook = panic::take_hook();
+    panic::set_hook(Box::new(|_| {}));
+    let current = Arc::new(AtomicU64::new(u64::MAX));
+    let started_at = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let watchdog = {
+        let (current, started_at) = (Arc::clone(&current), Arc::clone(&started_at));
+        std::thread::spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let index = current.load(Ordering::Acquire);
+            if index == u64::MAX - 1 {
+                return;
+            }
+            let since = Duration::from_micros(started_at.load(Ordering::Acquire));
+            if index != u64::MAX && start.elapsed().saturating_sub(since) > STUCK {
+                eprintln!("input {index} of seed {seed} runs for more than {STUCK:?}: hang");
+                eprintln!("{:#?}", input(seed, index));
+                std::process::exit(2);
+            }
+        })
+    };
+
+    let mut stats = Stats { rss_kb: [rss_kb(), 0, 0], ..Stats::default() };
+    for index in 0..count {
+        started_at.store(start.elapsed().as_micros() as u64, Ordering::Release);
+        current.store(index, Ordering::Release);
+        let t0 = Instant::now();
+        let case = input(seed, index);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| exercise(&case)));
+        let took = t0.elapsed();
+        stats.inputs += 1;
+        if took > stats.max_time {
+            stats.max_time = took;
+            stats.slowest = index;
+        }
+        let mut failure = (took > SLOW).then(|| format!("took {took:?}"));
+        match outcome {
+            Ok(Ok(counts)) => stats.counts.add(&counts),
+            Ok(Err(what)) => failure = Some(what),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                failure = Some(format!("panic: {message}"));
+            }
+        }
+        if let Some(what) = failure {
+            if progress {
+                println!("input {index}: {what}");
+            }
+            stats.failures.push(Failure { index, what });
+        }
+        let elapsed = start.elapsed();
+        if stats.rss_kb[1] == 0 && (index == count / 2 || limit.is_some_and(|l| elapsed >= l / 2)) {
+            stats.rss_kb[1] = rss_kb();
+        }
+        if limit.is_some_and(|l| elapsed >= l) {
+            if progress {
+                println!("time limit reached after {} inputs", index + 1);
+            }
+            break;
+        }
+        if progress && count >= 10 && (index + 1) % (count / 10) == 0 {
+            let elapsed = start.elapsed().as_secs_f64();
+            println!(
+                "{:>10} inputs  {:>8.0} inputs/s  max {:?} (input {})  RSS {} kB  failures {}",
+                index + 1,
+                (index + 1) as f64 / elapsed,
+                stats.max_time,
+                stats.slowest,
+                rss_kb(),
+                stats.failures.len()
+            );
+        }
+    }
+    current.store(u64::MAX - 1, Ordering::Release);
+    let _ = watchdog.join();
+    panic::set_hook(previous_hook);
+    stats.elapsed = start.elapsed();
+    stats.rss_kb[2] = rss_kb();
+    stats
+}
+
+fn parse(text: &str) -> Result<roxmltree::Document<'_>, roxmltree::Error> {
+    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    roxmltree::Document::parse_with_options(text, opts)
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(bytes).map_err(|e| format!("output is not UTF-8: {e}"))
+}
+
+/// An output must be a PIDF document again.
+fn check_pidf(what: &str, out: &[u8]) -> Result<(), String> {
+    match pidf::classify(out) {
+        Publication::Pidf => Ok(()),
+        other => Err(format!("{what} gave a body that is not PIDF ({other:?}): {}", String::from_utf8_lossy(out))),
+    }
+}
+
+fn is_named(n: &roxmltree::Node<'_, '_>, name: &str) -> bool {
+    n.is_element() && n.tag_name().name().eq_ignore_ascii_case(name)
+}
+
+/// Every operation on one input; `Err` when an invariant does not hold.
+pub fn exercise(case: &Input) -> Result<Counts, String> {
+    let mut counts = Counts::default();
+    let bodies: Vec<&[u8]> = case.bodies.iter().map(Vec::as_slice).collect();
+    let mut any_usable = false;
+    for (i, body) in bodies.iter().enumerate() {
+        let class = pidf::classify(body);
+        let checked = pidf::check_publication(body);
+        if checked.is_ok() != (class == Publication::Pidf) {
+            return Err(format!("body {i}: classify {class:?} but check_publication {checked:?}"));
+        }
+        if pidf::is_well_formed(body) == matches!(class, Publication::NotXml(_)) {
+            return Err(format!("body {i}: classify {class:?} disagrees with is_well_formed"));
+        }
+        let off = case.off_index == Some(i);
+        if class == Publication::Pidf {
+            counts.pidf_bodies += 1;
+            any_usable |= !off;
+        }
+        if let Ok(out) = pidf::offline(body) {
+            counts.offlines += 1;
+            check_pidf("offline", &out)?;
+            any_usable |= off;
+            let again = pidf::offline(&out).map_err(|e| format!("offline of an offline form failed: {e}"))?;
+            if again != out {
+                return Err(format!(
+                    "offline is not idempotent:\n{}\n{}",
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&again)
+                ));
+            }
+        } else if off && class == Publication::Pidf && has_tuple(body) {
+            return Err(format!("body {i}: PIDF with a tuple but no offline form"));
+        }
+        let basic = pidf::check_basic(body, &case.status);
+        let activities = pidf::check_activities(body, &case.activity);
+        if ![-1, 1].contains(&basic) || ![-2, -1, 1].contains(&activities) {
+            return Err(format!("check_basic {basic}, check_activities {activities}"));
+        }
+        counts.basic_matches += u64::from(basic == 1);
+        counts.activity_matches += u64::from(activities == 1);
+    }
+
+    let aggregated = pidf::aggregate(&bodies, case.off_index);
+    if aggregated.is_some() != any_usable {
+        return Err(format!("aggregate gave {:?} with usable bodies: {any_usable}", aggregated.is_some()));
+    }
+    if let Some(out) = &aggregated {
+        counts.aggregates += 1;
+        check_pidf("aggregate", out)?;
+        counts.merged += u64::from(bodies.len() > 1 && !bodies.iter().any(|b| *b == out.as_slice()));
+    }
+    let single = pidf::single_body_with_off(&bodies, case.off_index, &case.element, &case.priorities);
+    if single.is_some() != aggregated.is_some() {
+        return Err("single_body and aggregate disagree on whether a body is usable".into());
+    }
+    if let Some(out) = &single {
+        counts.single_bodies += 1;
+        check_pidf("single_body", out)?;
+    }
+    if case.off_index.is_none() && pidf::single_body(&bodies, &case.element, &case.priorities) != single {
+        return Err("single_body and single_body_with_off(None) differ".into());
+    }
+
+    let rules = exercise_rules(case, &mut counts)?;
+    let mut all = vec![Transformations::default()];
+    all.extend(rules);
+    for body in &bodies {
+        for t in &all {
+            transform(body, t, &mut counts)?;
+        }
+    }
+
+    let entity = Watcher { user: &case.user, domain: &case.domain }.uri();
+    let dummy = pidf::dummy(&entity);
+    check_pidf("dummy", &dummy)?;
+    let dummy_text = utf8(&dummy)?;
+    let dummy_doc = parse(dummy_text).map_err(|e| e.to_string())?;
+    let xml_char = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+    };
+    if entity.chars().all(xml_char)
+        && dummy_doc.root_element().attribute("entity") != Some(entity.as_str())
+    {
+        return Err(format!("dummy body for {entity:?} names another entity: {dummy_text}"));
+    }
+
+    presence(case, &mut counts)?;
+    versioned(case, &mut counts)?;
+    date(case, &mut counts)?;
+    Ok(counts)
+}
+
+fn has_tuple(body: &[u8]) -> bool {
+    let text = std::str::from_utf8(body).unwrap_or("");
+    parse(text.strip_prefix('\u{feff}').unwrap_or(text))
+        .is_ok_and(|d| d.root_element().descendants().any(|n| is_named(&n, "tuple")))
+}
+
+/// Parses the rules both ways, evaluates them for the watcher and returns the transformations
+/// of what matched.
+fn exercise_rules(case: &Input, counts: &mut Counts) -> Result<Vec<Transformations>, String> {
+    let both = Rules::parse(&case.rules);
+    let rfc = Rules::parse_with(&case.rules, Spelling::RfcOnly);
+    let (rules, rfc) = match (both, rfc) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(_), Err(_)) => return Ok(Vec::new()),
+        (a, b) => return Err(format!("the spellings disagree on parsing: {a:?} / {b:?}")),
+    };
+    counts.rules_parsed += 1;
+    if rules.len() != rfc.len() || rules.rule_ids() != rfc.rule_ids() || rules.is_empty() != (rules.len() == 0) {
+        return Err("the spellings give different rules".into());
+    }
+    let watcher = Watcher { user: &case.user, domain: &case.domain };
+    let sphere = case.sphere.as_deref();
+    let first = rules.matching(&watcher, case.now, sphere);
+    let combined = rules.matching_combined(&watcher, case.now, sphere);
+    if first.is_some() != combined.is_some() {
+        return Err(format!("matching {first:?} but combined {combined:?}"));
+    }
+    let mut out = Vec::new();
+    match (&first, &combined) {
+        (Some(f), Some(c)) => {
+            counts.rules_matched += 1;
+            if f.rule_id != c.rule_id {
+                return Err(format!("first rule {:?}, combined names {:?}", f.rule_id, c.rule_id));
+            }
+            if f.invalid_sub_handling.is_some() && c.invalid_sub_handling.is_none() {
+                return Err("combining lost an invalid sub-handling".into());
+            }
+            if f.sub_handling.is_some() && c.sub_handling < f.sub_handling {
+                return Err(format!("combined {:?} less permissive than {:?}", c.sub_handling, f.sub_handling));
+            }
+            out.push(f.transformations.clone());
+            out.push(c.transformations.clone());
+        }
+        _ => {}
+    }
+    for m in [first.as_ref(), combined.as_ref()] {
+        let decided = decide(m, case.pending);
+        match (m, &decided) {
+            (None, Ok((status, None))) => {
+                let want = if case.pending { Status::Pending } else { Status::Terminated };
+                if *status != want {
+                    return Err(format!("no rule gave {status:?}"));
+                }
+            }
+            (Some(m), Ok(_)) if m.invalid_sub_handling.is_none() => counts.decisions += 1,
+            (Some(m), Err(_)) if m.invalid_sub_handling.is_some() => {}
+            _ => return Err(format!("decide({m:?}) gave {decided:?}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Transformations keep a PIDF document PIDF; without anything to apply they change nothing;
+/// applied twice they change nothing more, unless a withheld element is one the selectors read.
+fn transform(body: &[u8], t: &Transformations, counts: &mut Counts) -> Result<(), String> {
+    for missing in [MissingProvide::Untouched, MissingProvide::NotProvided] {
+        let Ok(out) = pidf::transform_with(body, t, missing) else { continue };
+        counts.transforms += 1;
+        check_pidf("transform", &out)?;
+        let text = utf8(body)?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let unchanged = out == text.as_bytes();
+        counts.transforms_removing += u64::from(!unchanged);
+        let nothing = *t == Transformations::default() && missing == MissingProvide::Untouched;
+        if nothing && !unchanged && !text.contains("<!DOCTYPE") {
+            return Err(format!("empty transformations changed the body: {}", String::from_utf8_lossy(&out)));
+        }
+        let reads_selector = t.attributes.iter().any(|(name, provided)| {
+            !provided && ["class", "deviceid", "contact"].iter().any(|s| name.eq_ignore_ascii_case(s))
+        });
+        if !reads_selector {
+            let again = pidf::transform_with(&out, t, missing).map_err(|e| format!("transform of a transform failed: {e}"))?;
+            if again != out {
+                return Err(format!(
+                    "transform is not idempotent ({t:?}):\n{}\n{}",
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(&again)
+                ));
+            }
+        }
+        if missing == MissingProvide::Untouched && pidf::transform(body, t).as_deref() != Ok(out.as_slice()) {
+            return Err("transform and transform_with(Untouched) differ".into());
+        }
+    }
+    Ok(())
+}
+
+/// pua's PIDF processor: the first tuple carries the expected id, the first person one, and
+/// running the processor again on its output with the remembered id changes nothing.
+fn presence(case: &Input, counts: &mut Counts) -> Result<(), String> {
+    let stored = case.stored_tuple_id.as_deref();
+    for body in &case.bodies {
+        let Ok((out, remember)) = publish::presence(body, stored, &case.new_id) else { continue };
+        counts.presence_bodies += 1;
+        let text = utf8(&out)?;
+        let doc = parse(text.strip_prefix('\u{feff}').unwrap_or(text))
+            .map_err(|e| format!("presence gave a body that does not parse ({e}): {text}"))?;
+        let id_of = |n: roxmltree::Node<'_, '_>| {
+            n.attributes().find(|a| a.name().eq_ignore_ascii_case("id")).map(|a| a.value().to_string())
+        };
+        let tuple = doc.descendants().find(|n| is_named(n, "tuple")).ok_or("presence output has no tuple")?;
+        let stored_text = stored.filter(|s| !s.is_empty()).and_then(|s| std::str::from_utf8(s).ok());
+        let original = utf8(body)?;
+        let original = parse(original.strip_prefix('\u{feff}').unwrap_or(original)).map_err(|e| e.to_string())?;
+        let own = original.descendants().find(|n| is_named(n, "tuple")).and_then(id_of);
+        let want = own.clone().or(stored_text.map(str::to_string)).unwrap_or_else(|| case.new_id.clone());
+        if id_of(tuple).as_deref() != Some(want.as_str()) {
+            return Err(format!("first tuple has id {:?}, not {want:?}: {text}", id_of(tuple)));
+        }
+        let want_remember = match stored.filter(|s| !s.is_empty()) {
+            Some(s) => s.to_vec(),
+            None => want.clone().into_bytes(),
+        };
+        if remember != want_remember {
+            return Err(format!("remembered {remember:?}, not {want_remember:?}"));
+        }
+        if let Some(person) = doc.descendants().find(|n| is_named(n, "person")) {
+            if id_of(person).is_none() {
+                return Err(format!("first person has no id: {text}"));
+            }
+        }
+        let again = publish::presence(&out, Some(&remember), "other-id")
+            .map_err(|e| format!("presence of its own output failed: {e}"))?;
+        if again != (out.clone(), remember.clone()) {
+            return Err(format!("presence is not idempotent: {text} / {}", String::from_utf8_lossy(&again.0)));
+        }
+    }
+    Ok(())
+}
+
+/// The version editor: the document element's `version` holds the number afterwards, and
+/// setting it again (or after another number) gives the same body.
+fn versioned(case: &Input, counts: &mut Counts) -> Result<(), String> {
+    let Ok(out) = publish::set_root_version(&case.versioned, case.root, case.version) else {
+        return Ok(());
+    };
+    counts.versioned_bodies += 1;
+    let text = utf8(&out)?;
+    let doc = parse(text.strip_prefix('\u{feff}').unwrap_or(text))
+        .map_err(|e| format!("set_root_version gave a body that does not parse ({e}): {text}"))?;
+    let want = (case.version as i64 as u64).to_string();
+    let got = doc.root_element().attributes().find(|a| a.namespace().is_none() && a.name() == "version").map(|a| a.value());
+    if got != Some(want.as_str()) {
+        return Err(format!("version is {got:?}, not {want}: {text}"));
+    }
+    let again = publish::set_root_version(&out, case.root, case.version).map_err(|e| e.to_string())?;
+    let other = publish::set_root_version(&case.versioned, case.root, case.version.wrapping_add(1))
+        .and_then(|o| publish::set_root_version(&o, case.root, case.version))
+        .map_err(|e| e.to_string())?;
+    if again != out || other != out {
+        return Err(format!("set_root_version is not idempotent: {text}"));
+    }
+    Ok(())
+}
+
+/// A parsed date-time written back in UTC parses to the same instant.
+fn date(case: &Input, counts: &mut Counts) -> Result<(), String> {
+    let Some(t) = parse_date_time(&case.date) else { return Ok(()) };
+    counts.dates += 1;
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=999_999_999).contains(&y) {
+        return Ok(());
+    }
+    let text = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60);
+    match parse_date_time(&text) {
+        Some(back) if back == t => Ok(()),
+        other => Err(format!("{:?} is {t}, written {text} which parses to {other:?}", case.date)),
+    }
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}

@@ -1,0 +1,35 @@
+//! A short run of the fuzz driver (`examples/fuzz`), so every test run exercises it: no
+//! panic, no input over a second, no broken invariant.
+
+#[path = "../examples/fuzz/driver.rs"]
+#[allow(dead_code)]
+mod driver;
+#[path = "../examples/fuzz/generate.rs"]
+#[allow(dead_code)]
+mod generate;
+
+#[test]
+fn generated_inputs() {
+    let stats = driver::run(1_500, 20_261_206, false);
+    assert_eq!(stats.inputs, 1_500);
+    let failures: Vec<String> =
+        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The generator reaches every operation, not only the parsers' error paths.
+    let c = &stats.counts;
+    assert!(c.pidf_bodies > 750 && c.aggregates > 500 && c.merged > 150, "{c:?}");
+    assert!(c.offlines > 150 && c.single_bodies > 500, "{c:?}");
+    assert!(c.transforms > 1_500 && c.transforms_removing > 500, "{c:?}");
+    assert!(c.basic_matches > 50 && c.activity_matches > 10, "{c:?}");
+    assert!(c.rules_parsed > 400 && c.rules_matched > 200 && c.decisions > 250, "{c:?}");
+    assert!(c.presence_bodies > 200 && c.versioned_bodies > 500 && c.dates > 50, "{c:?}");
+}
+
+#[test]
+fn inputs_are_deterministic() {
+    for index in [0, 1, 99, 12_345] {
+        let (a, b) = (generate::input(5, index), generate::input(5, index));
+        assert_eq!((a.bodies, a.rules, a.versioned, a.date), (b.bodies, b.rules, b.versioned, b.date));
+        assert_eq!((a.user, a.domain, a.new_id, a.now), (b.user, b.domain, b.new_id, b.now));
+    }
+}
