@@ -67,16 +67,25 @@ pub fn register_builtin(dlginfo_version: bool, reginfo_version: bool, feature_ev
 /// The body to send and the tuple id to keep for a publication at `version`.
 pub fn process(ev: &Event, p: &Publish, body: &[u8], version: i32, tuple_id: &[u8], new_id: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     match ev.processor {
+        Processor::External(f) => match f.run(p, body, version) {
+            Ok(Some(b)) => Ok((b, tuple_id.to_vec())),
+            Ok(None) => Ok((body.to_vec(), tuple_id.to_vec())),
+            Err(e) => Err(e.to_string()),
+        },
+        own => process_own(own, body, version, tuple_id, new_id),
+    }
+}
+
+/// [`process`] for pua's own processors, which are plain Rust (a consumer's runs only through
+/// [`process`]).
+pub fn process_own(processor: Processor, body: &[u8], version: i32, tuple_id: &[u8], new_id: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
+    match processor {
         Processor::PassThrough => Ok((body.to_vec(), tuple_id.to_vec())),
         Processor::Presence => {
             let stored = (!tuple_id.is_empty()).then_some(tuple_id);
             body::presence(body, stored, new_id).map_err(|e| e.to_string())
         }
         Processor::Version(root) => Ok((body::set_root_version(body, root, version).map_err(|e| e.to_string())?, tuple_id.to_vec())),
-        Processor::External(f) => match f.run(p, body, version) {
-            Ok(Some(b)) => Ok((b, tuple_id.to_vec())),
-            Ok(None) => Ok((body.to_vec(), tuple_id.to_vec())),
-            Err(e) => Err(e.to_string()),
-        },
+        Processor::External(_) => Err("a consumer's body processor runs through process".to_string()),
     }
 }

@@ -11,6 +11,7 @@ pub mod packed;
 pub mod pending;
 pub mod persist;
 pub mod record;
+pub mod reply;
 pub mod slots;
 mod stats;
 pub mod store;

@@ -14,14 +14,13 @@ use crate::events;
 use crate::headers;
 use crate::module::{self as m, now};
 use crate::pending::Pending;
+use crate::reply::{self, PublishOutcome, SubscribeOutcome};
 use crate::record::{DialogId, PubKey, Record, RecordView, SubKey};
 use crate::stats;
 
 /// Source flags with special handling (pua/hash.h).
 pub const XMPP_SUBSCRIBE: i32 = 16;
 pub const XMPP_INITIAL_SUBS: i32 = 32;
-pub const RPC_PUBLISH: i32 = 64;
-pub const RPC_ASYN_PUBLISH: i32 = 128;
 
 /// How long a dialog may wait for the reply to its first SUBSCRIBE.
 const TEMPORARY_LIFETIME: u32 = 64;
@@ -203,47 +202,50 @@ fn on_publish_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
         run_callbacks(&p, &p.etag, None);
         return;
     };
-    if code >= 300 {
-        if let Err(e) = store.remove_publication(&key, sent) {
-            lm_err!("PUBLISH reply {code}: {e}");
-        }
-        m::changed();
-        if code == 412 && !p.body.is_empty() && p.rec.flag != RPC_PUBLISH && p.rec.flag != RPC_ASYN_PUBLISH {
-            // The server lost the publication: publish it anew.
-            let again = Publish {
-                id: p.rec.id.clone(),
-                pres_uri: p.rec.pres_uri.clone(),
-                body: Some(p.body.clone()),
-                expires: remaining(p.rec.desired_expires),
-                flag: INSERT_TYPE,
-                source_flag: p.rec.flag,
-                event: p.rec.event,
-                content_type: p.rec.content_type.clone(),
-                etag: None,
-                outbound_proxy: (!p.rec.outbound_proxy.is_empty()).then(|| p.rec.outbound_proxy.clone()),
-                extra_headers: (!p.rec.extra_headers.is_empty()).then(|| p.rec.extra_headers.clone()),
-                cb_param: p.cb_param as usize,
-            };
-            if send_publish(again) < 0 {
-                lm_err!("PUBLISH reply 412: cannot publish {} anew", text(&p.rec.pres_uri));
+    // The Expires and SIP-ETag of an error reply are never looked at.
+    let (expires, etag) = if code < 300 { (reply.expires(), reply.header("SIP-ETag").map(<[u8]>::to_vec)) } else { (None, None) };
+    let result = match reply::publish_outcome(code, expires, etag.as_deref(), !p.body.is_empty(), p.rec.flag) {
+        PublishOutcome::Refused { republish } => {
+            if let Err(e) = store.remove_publication(&key, sent) {
+                lm_err!("PUBLISH reply {code}: {e}");
             }
+            m::changed();
+            if republish {
+                // The server lost the publication: publish it anew.
+                let again = Publish {
+                    id: p.rec.id.clone(),
+                    pres_uri: p.rec.pres_uri.clone(),
+                    body: Some(p.body.clone()),
+                    expires: remaining(p.rec.desired_expires),
+                    flag: INSERT_TYPE,
+                    source_flag: p.rec.flag,
+                    event: p.rec.event,
+                    content_type: p.rec.content_type.clone(),
+                    etag: None,
+                    outbound_proxy: (!p.rec.outbound_proxy.is_empty()).then(|| p.rec.outbound_proxy.clone()),
+                    extra_headers: (!p.rec.extra_headers.is_empty()).then(|| p.rec.extra_headers.clone()),
+                    cb_param: p.cb_param as usize,
+                };
+                if send_publish(again) < 0 {
+                    lm_err!("PUBLISH reply 412: cannot publish {} anew", text(&p.rec.pres_uri));
+                }
+            }
+            run_callbacks(&p, &p.etag, Some(reply));
+            return;
         }
-        run_callbacks(&p, &p.etag, Some(reply));
-        return;
-    }
-    let Some(lexpire) = reply.expires() else {
-        lm_err!("the {code} to PUBLISH for {} has no valid Expires; the publication is left as it was", text(&p.rec.pres_uri));
-        return;
-    };
-    let Some(etag) = reply.header("SIP-ETag").map(<[u8]>::to_vec).filter(|e| !e.is_empty()) else {
-        lm_err!("the {code} to PUBLISH for {} has no SIP-ETag; the publication is left as it was", text(&p.rec.pres_uri));
-        return;
-    };
-    let result = if lexpire == 0 {
-        store.remove_publication(&key, sent)
-    } else {
-        let rec = Record { etag, expires: now().saturating_add(lexpire), ..p.rec.clone() };
-        store.publication_accepted(&key, sent, rec)
+        PublishOutcome::NoExpires => {
+            lm_err!("the {code} to PUBLISH for {} has no valid Expires; the publication is left as it was", text(&p.rec.pres_uri));
+            return;
+        }
+        PublishOutcome::NoEtag => {
+            lm_err!("the {code} to PUBLISH for {} has no SIP-ETag; the publication is left as it was", text(&p.rec.pres_uri));
+            return;
+        }
+        PublishOutcome::Ended => store.remove_publication(&key, sent),
+        PublishOutcome::Accepted { etag, expires } => {
+            let rec = Record { etag: etag.to_vec(), expires: now().saturating_add(expires), ..p.rec.clone() };
+            store.publication_accepted(&key, sent, rec)
+        }
     };
     m::changed();
     if let Err(e) = result {
@@ -416,57 +418,56 @@ fn on_subscribe_reply(code: i32, reply: Option<&mut SipMsg>, data: &[u8]) {
         run_callbacks(&p, b"", None);
         return;
     };
-    let lexpire = reply.expires().unwrap_or(0);
     if p.initial {
         if let Some((_, tag)) = reply.from() {
             p.rec.from_tag = tag.to_vec();
         }
     }
-    if code >= 300 {
-        drop_dialog();
-        if !p.initial {
-            resubscribe(&p);
+    let (to_tag, contact) = (reply.to().map(|(_, t)| t.to_vec()).unwrap_or_default(), reply.contact_uri().ok().flatten().map(<[u8]>::to_vec));
+    let read = reply::SubscribeReply { code, expires: reply.expires(), to_tag: &to_tag, contact: contact.as_deref(), cseq: reply.cseq_number() };
+    let result = match reply::subscribe_outcome(&read, p.initial) {
+        SubscribeOutcome::Refused { resubscribe: again } => {
+            drop_dialog();
+            if again {
+                resubscribe(&p);
+            }
+            run_callbacks(&p, b"", Some(reply));
+            return;
         }
-        run_callbacks(&p, b"", Some(reply));
-        return;
-    }
-    if lexpire == 0 {
-        drop_dialog();
-        run_callbacks(&p, b"", Some(reply));
-        return;
-    }
-    let to_tag = reply.to().map(|(_, t)| t.to_vec()).unwrap_or_default();
-    let contact = match reply.contact_uri() {
-        Ok(Some(c)) => c.to_vec(),
-        _ => {
+        SubscribeOutcome::Ended => {
+            drop_dialog();
+            run_callbacks(&p, b"", Some(reply));
+            return;
+        }
+        SubscribeOutcome::NoContact { drop } => {
             lm_err!("the {code} to SUBSCRIBE for {} has no valid Contact", text(&pres));
-            if p.initial {
+            if drop {
                 drop_dialog();
             }
             return;
         }
-    };
-    let Some(cseq) = reply.cseq_number() else {
-        lm_err!("the {code} to SUBSCRIBE for {} has no valid CSeq", text(&pres));
-        return;
-    };
-    let expires = now().saturating_add(lexpire);
-    let result = if p.initial {
-        if to_tag.is_empty() {
+        SubscribeOutcome::NoCseq => {
+            lm_err!("the {code} to SUBSCRIBE for {} has no valid CSeq", text(&pres));
+            return;
+        }
+        SubscribeOutcome::NoToTag => {
             lm_err!("the {code} to SUBSCRIBE for {} has no To tag", text(&pres));
             drop_dialog();
             return;
         }
-        let rr = reply.header_values("Record-Route");
-        p.rec.to_tag = to_tag;
-        p.rec.record_route = headers::route_set(&rr);
-        p.rec.remote_contact = contact;
-        p.rec.cseq = cseq;
-        p.rec.expires = expires;
-        store.confirm_dialog(Record { flag: stored_flag(p.rec.flag), ..p.rec.clone() })
-    } else {
-        let id = DialogId { call_id: call_id.clone(), from_tag: p.rec.from_tag.clone(), to_tag: p.rec.to_tag.clone() };
-        store.update_dialog(&pres, &id, expires, cseq, Some(&contact)).map(|_| ())
+        SubscribeOutcome::Confirmed { to_tag, contact, cseq, expires } => {
+            let rr = reply.header_values("Record-Route");
+            p.rec.to_tag = to_tag.to_vec();
+            p.rec.record_route = headers::route_set(&rr);
+            p.rec.remote_contact = contact.to_vec();
+            p.rec.cseq = cseq;
+            p.rec.expires = now().saturating_add(expires);
+            store.confirm_dialog(Record { flag: stored_flag(p.rec.flag), ..p.rec.clone() })
+        }
+        SubscribeOutcome::Refreshed { contact, cseq, expires } => {
+            let id = DialogId { call_id: call_id.clone(), from_tag: p.rec.from_tag.clone(), to_tag: p.rec.to_tag.clone() };
+            store.update_dialog(&pres, &id, now().saturating_add(expires), cseq, Some(contact)).map(|_| ())
+        }
     };
     if let Err(e) = result {
         lm_err!("SUBSCRIBE reply for {}: {e}", text(&pres));
