@@ -28,10 +28,13 @@ pub fn subscribe(event: &str, contact: &[u8], expires: i32, min_expires: i32, ex
     h
 }
 
+/// One `name: value` line. A line break in the value (an entity tag restored from the
+/// database, a folded SIP-ETag) becomes a space, so the value cannot end the line early and
+/// start a header of its own.
 fn line(h: &mut Vec<u8>, name: &str, value: &[u8]) {
     h.extend_from_slice(name.as_bytes());
     h.extend_from_slice(b": ");
-    h.extend_from_slice(value);
+    h.extend(value.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
     h.extend_from_slice(b"\r\n");
 }
 
@@ -78,6 +81,13 @@ mod tests {
         assert_eq!(h, b"Max-Forwards: 70\r\nEvent: presence\r\nExpires: 3601\r\nContent-Type: application/pidf+xml\r\nX-A: 1\r\n");
         let h = publish("dialog", 0, 0, Some(b"e1"), None, None);
         assert_eq!(h, b"Max-Forwards: 70\r\nEvent: dialog\r\nExpires: 0\r\nSIP-If-Match: e1\r\n");
+    }
+
+    #[test]
+    fn a_line_break_in_a_value_stays_inside_its_line() {
+        // Found by the fuzz driver: an entity tag with CR or LF wrote lines of its own.
+        let h = publish("presence", 60, 0, Some(b"e1\r\nX-Evil: 1\rx\ny"), Some(b"a/b\r\n"), None);
+        assert_eq!(h, b"Max-Forwards: 70\r\nEvent: presence\r\nExpires: 61\r\nSIP-If-Match: e1  X-Evil: 1 x y\r\nContent-Type: a/b  \r\n");
     }
 
     #[test]
