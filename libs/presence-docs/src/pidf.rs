@@ -1010,6 +1010,18 @@ mod tests {
         assert!(matches!(classify(b"<foo>"), Publication::NotXml(_)));
         assert!(matches!(classify(b"\xff<foo/>"), Publication::NotXml(_)));
     }
+
+    #[test]
+    fn a_second_byte_order_mark_is_not_xml() {
+        // Found by the fuzz driver: the parser skipped a second mark, so a transformed body
+        // kept one and transforming it again took it away.
+        let one = "\u{feff}<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"/>";
+        assert_eq!(classify(one.as_bytes()), Publication::Pidf);
+        let two = format!("\u{feff}{one}");
+        assert!(matches!(classify(two.as_bytes()), Publication::NotXml(_)));
+        assert!(transform(two.as_bytes(), &Transformations::default()).is_err());
+        assert_eq!(aggregate(&[two.as_bytes()], None), None);
+    }
     use crate::rules::{Provide, Selector, Transformations};
 
     const DM: &str = "urn:ietf:params:xml:ns:pidf:data-model";

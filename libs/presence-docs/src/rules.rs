@@ -473,6 +473,9 @@ impl Rules {
         let text = std::str::from_utf8(doc)
             .map_err(|e| crate::DocError(format!("pres-rules document is not UTF-8: {e}")))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if text.starts_with('\u{feff}') {
+            return err("pres-rules document is not well-formed XML: a second byte-order mark");
+        }
         let opts = roxmltree::ParsingOptions {
             allow_dtd: true,
             ..Default::default()
@@ -1055,6 +1058,8 @@ mod tests {
         assert!(r.is_empty());
         assert_eq!(r.matching(&ALICE, NOW, None), None);
         assert_eq!(r.matching_combined(&ALICE, NOW, None), None);
+        // A second mark is not XML (libxml refuses it; roxmltree would skip it).
+        assert!(Rules::parse(format!("\u{feff}{d}").as_bytes()).is_err());
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub(crate) fn as_text(body: &[u8]) -> Result<&str, DocError> {
 }
 
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, DocError> {
+    // roxmltree would skip a second byte-order mark too; libxml refuses the document.
+    if text.starts_with('\u{feff}') {
+        return Err(err("body is not well-formed XML: a second byte-order mark"));
+    }
     // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
     let opts = ParsingOptions { allow_dtd: true, ..ParsingOptions::default() };
     Document::parse_with_options(text, opts).map_err(|e| err(format!("body is not well-formed XML: {e}")))
