@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use curl::easy::{Easy, List};
 
-use xcap::etag;
+use crate::answer::{self, condition_header, read_header, transport, Received};
 
 /// Largest document accepted. XCAP documents (rules, buddy lists) are a few kilobytes; the
 /// body ends up in a worker's private memory pool, so a runaway server must not fill it.
@@ -189,37 +189,9 @@ impl Fetcher {
         }
 
         let mut received = Received::default();
-        match self.transfer(url, headers, timeouts, &mut received) {
-            Err(error) if received.too_large || error.is_filesize_exceeded() => {
-                return Err(FetchError::TooLarge {
-                    url: url.to_owned(),
-                });
-            }
-            Err(error) => return Err(transport(url, error)),
-            Ok(()) => {}
-        }
-
-        match self
-            .easy
-            .response_code()
-            .map_err(|error| transport(url, error))?
-        {
-            200 => {
-                let body = String::from_utf8(received.body).map_err(|_| FetchError::NotUtf8 {
-                    url: url.to_owned(),
-                })?;
-                Ok(Fetched::Document {
-                    body,
-                    etag: received.etag,
-                })
-            }
-            304 => Ok(Fetched::NotModified),
-            404 => Ok(Fetched::NotFound),
-            code => Err(FetchError::Status {
-                url: url.to_owned(),
-                code,
-            }),
-        }
+        let transfer = self.transfer(url, headers, timeouts, &mut received);
+        let easy = &mut self.easy;
+        answer::outcome(url, received, transfer, || easy.response_code())
     }
 
     fn transfer(
@@ -245,62 +217,15 @@ impl Fetcher {
 
         let mut transfer = self.easy.transfer();
         transfer.write_function(|chunk| {
-            if received.body.len() + chunk.len() > MAX_BODY {
-                received.too_large = true;
-                // Taking fewer bytes than offered makes libcurl abort the transfer.
-                return Ok(0);
-            }
-            received.body.extend_from_slice(chunk);
-            Ok(chunk.len())
+            // Taking fewer bytes than offered makes libcurl abort the transfer.
+            let kept = answer::append_chunk(&mut received.body, &mut received.too_large, chunk);
+            Ok(if kept { chunk.len() } else { 0 })
         })?;
         transfer.header_function(|line| {
             read_header(line, &mut received.etag);
             true
         })?;
         transfer.perform()
-    }
-}
-
-/// What the transfer callbacks collect: every body chunk and the final response's entity tag.
-#[derive(Default)]
-struct Received {
-    body: Vec<u8>,
-    etag: Option<String>,
-    too_large: bool,
-}
-
-/// Keeps the ETag of the final response: a status line starts a new response (after a 100
-/// Continue, say), so it forgets the tag of the previous one.
-fn read_header(line: &[u8], etag: &mut Option<String>) {
-    let Ok(line) = std::str::from_utf8(line) else {
-        return;
-    };
-    if line.starts_with("HTTP/") {
-        *etag = None;
-    } else if let Some((name, value)) = line.split_once(':') {
-        if name.trim().eq_ignore_ascii_case("etag") {
-            *etag = etag::opaque(value).map(str::to_owned);
-        }
-    }
-}
-
-fn condition_header(condition: Condition<'_>, url: &str) -> Result<Option<String>, FetchError> {
-    let (name, raw) = match condition {
-        Condition::None => return Ok(None),
-        Condition::IfMatch(raw) => ("If-Match", raw),
-        Condition::IfNoneMatch(raw) => ("If-None-Match", raw),
-    };
-    let tag = etag::opaque(raw).ok_or_else(|| FetchError::Etag {
-        url: url.to_owned(),
-        etag: raw.to_owned(),
-    })?;
-    Ok(Some(format!("{name}: \"{tag}\"")))
-}
-
-fn transport(url: &str, error: curl::Error) -> FetchError {
-    FetchError::Transport {
-        url: url.to_owned(),
-        error,
     }
 }
 

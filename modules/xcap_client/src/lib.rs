@@ -1,5 +1,6 @@
 //! xcap_client: fetches XCAP documents for presence_xml and rls through the `bind_xcap` API.
 
+pub mod answer;
 pub mod backoff;
 pub mod fetch;
 mod module;
