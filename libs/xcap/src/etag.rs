@@ -79,7 +79,9 @@ pub fn new_etag(start_time: u64, pid: u32, counter: u64) -> String {
 /// a comma stays part of the tag.
 pub fn opaque(raw: &str) -> Option<&str> {
     let tag = raw.trim_matches(|c: char| c.is_ascii_whitespace());
-    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    // `W/` marks a weak tag only before a quoted one: a tag whose text starts with `W/` (a
+    // quoted "W/x", or one already reduced) keeps it, so reducing a reduced tag changes nothing.
+    let tag = tag.strip_prefix("W/").filter(|t| t.starts_with('"')).unwrap_or(tag);
     let tag = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
         Some(inner) => inner,
         None => tag,
@@ -219,6 +221,17 @@ mod tests {
         assert_eq!(opaque("abc\r\n"), Some("abc"));
         assert_eq!(opaque("\"xcap-1234:5\""), Some("xcap-1234:5"));
         assert_eq!(opaque("\"ä1\""), Some("ä1"));
+    }
+
+    #[test]
+    fn opaque_of_a_reduced_tag_is_itself() {
+        // Found by xcap_client's fuzz driver: the stored text of `"W/abc"` was reduced again to
+        // `abc` when it was sent in If-None-Match or compared, so the document never matched.
+        assert_eq!(opaque("\"W/abc\""), Some("W/abc"));
+        assert_eq!(opaque("W/abc"), Some("W/abc"));
+        assert_eq!(opaque("W/\"W/abc\""), Some("W/abc"));
+        assert_eq!(opaque("W/W/abc"), Some("W/W/abc"));
+        assert_eq!(opaque("W/"), Some("W/"));
     }
 
     #[test]
