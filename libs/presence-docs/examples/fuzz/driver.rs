@@ -252,7 +252,7 @@ pub fn exercise(case: &Input) -> Result<Counts, String> {
     if let Some(out) = &aggregated {
         counts.aggregates += 1;
         check_pidf("aggregate", out)?;
-        counts.merged += u64::from(bodies.len() > 1 && !bodies.iter().any(|b| *b == out.as_slice()));
+        counts.merged += u64::from(bodies.len() > 1 && !bodies.contains(&out.as_slice()));
     }
     let single = pidf::single_body_with_off(&bodies, case.off_index, &case.element, &case.priorities);
     if single.is_some() != aggregated.is_some() {
@@ -312,7 +312,7 @@ fn exercise_rules(case: &Input, counts: &mut Counts) -> Result<Vec<Transformatio
         (a, b) => return Err(format!("the spellings disagree on parsing: {a:?} / {b:?}")),
     };
     counts.rules_parsed += 1;
-    if rules.len() != rfc.len() || rules.rule_ids() != rfc.rule_ids() || rules.is_empty() != (rules.len() == 0) {
+    if rules.len() != rfc.len() || rules.rule_ids() != rfc.rule_ids() || rules.is_empty() != rules.rule_ids().is_empty() {
         return Err("the spellings give different rules".into());
     }
     let watcher = Watcher { user: &case.user, domain: &case.domain };
@@ -323,22 +323,19 @@ fn exercise_rules(case: &Input, counts: &mut Counts) -> Result<Vec<Transformatio
         return Err(format!("matching {first:?} but combined {combined:?}"));
     }
     let mut out = Vec::new();
-    match (&first, &combined) {
-        (Some(f), Some(c)) => {
-            counts.rules_matched += 1;
-            if f.rule_id != c.rule_id {
-                return Err(format!("first rule {:?}, combined names {:?}", f.rule_id, c.rule_id));
-            }
-            if f.invalid_sub_handling.is_some() && c.invalid_sub_handling.is_none() {
-                return Err("combining lost an invalid sub-handling".into());
-            }
-            if f.sub_handling.is_some() && c.sub_handling < f.sub_handling {
-                return Err(format!("combined {:?} less permissive than {:?}", c.sub_handling, f.sub_handling));
-            }
-            out.push(f.transformations.clone());
-            out.push(c.transformations.clone());
+    if let (Some(f), Some(c)) = (&first, &combined) {
+        counts.rules_matched += 1;
+        if f.rule_id != c.rule_id {
+            return Err(format!("first rule {:?}, combined names {:?}", f.rule_id, c.rule_id));
         }
-        _ => {}
+        if f.invalid_sub_handling.is_some() && c.invalid_sub_handling.is_none() {
+            return Err("combining lost an invalid sub-handling".into());
+        }
+        if f.sub_handling.is_some() && c.sub_handling < f.sub_handling {
+            return Err(format!("combined {:?} less permissive than {:?}", c.sub_handling, f.sub_handling));
+        }
+        out.push(f.transformations.clone());
+        out.push(c.transformations.clone());
     }
     for m in [first.as_ref(), combined.as_ref()] {
         let decided = decide(m, case.pending);

@@ -394,7 +394,7 @@ fn subscribe_reply(case: &Input, counts: &mut Counts) -> Result<(), String> {
     let expires = case.reply_expires.unwrap_or(0);
     let contact = case.reply_contact.as_deref().filter(|c| !c.is_empty());
     let ok = match &outcome {
-        SubscribeOutcome::Refused { resubscribe } => case.code >= 300 && *resubscribe == !case.initial,
+        SubscribeOutcome::Refused { resubscribe } => case.code >= 300 && *resubscribe != case.initial,
         SubscribeOutcome::Ended => case.code < 300 && expires == 0,
         SubscribeOutcome::NoContact { drop } => case.code < 300 && expires > 0 && contact.is_none() && *drop == case.initial,
         SubscribeOutcome::NoCseq => case.code < 300 && expires > 0 && contact.is_some() && case.cseq.is_none(),
