@@ -1012,6 +1012,21 @@ mod tests {
     }
 
     #[test]
+    fn an_xml_declaration_after_the_start_is_not_xml() {
+        // Found by the fuzz driver: roxmltree read `<?xml<` as a processing instruction, so the
+        // body counted as PIDF but, rewritten without its DOCTYPE behind a declaration of its
+        // own, no longer parsed and aggregation had nothing to use.
+        let doctype = "<?xml< version=\"1.0\"?>\n<!DOCTYPE presence [<!ENTITY e \"x\">]>\n\
+<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"/>";
+        assert!(matches!(classify(doctype.as_bytes()), Publication::NotXml(_)));
+        assert_eq!(aggregate(&[doctype.as_bytes()], None), None);
+        let inside = "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><?xml x?></presence>";
+        assert!(matches!(classify(inside.as_bytes()), Publication::NotXml(_)));
+        let other = "<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"sip:a@b\"><?xml-stylesheet x?></presence>";
+        assert_eq!(classify(other.as_bytes()), Publication::Pidf);
+    }
+
+    #[test]
     fn a_second_byte_order_mark_is_not_xml() {
         // Found by the fuzz driver: the parser skipped a second mark, so a transformed body
         // kept one and transforming it again took it away.

@@ -33,7 +33,17 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, DocError> {
     }
     // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
     let opts = ParsingOptions { allow_dtd: true, ..ParsingOptions::default() };
-    Document::parse_with_options(text, opts).map_err(|e| err(format!("body is not well-formed XML: {e}")))
+    let doc = Document::parse_with_options(text, opts).map_err(|e| err(format!("body is not well-formed XML: {e}")))?;
+    // roxmltree reads `<?xml` followed by something else than whitespace (`<?xml<`) as a
+    // processing instruction with the target `xml`; libxml refuses it, that target being
+    // reserved for the declaration.
+    let bytes = text.as_bytes();
+    if text.match_indices("<?xml").any(|(at, _)| bytes.get(at + 5).is_some_and(|b| !b.is_ascii_whitespace()))
+        && doc.descendants().any(|n| n.pi().is_some_and(|pi| pi.target == "xml"))
+    {
+        return Err(err("body is not well-formed XML: an XML declaration after the start"));
+    }
+    Ok(doc)
 }
 
 /// An element with this local name, in any case and any namespace.
