@@ -3,6 +3,7 @@
 //! checks), pres-rules parsing and evaluation, pua's body editors and the date-time parser,
 //! catching panics, timing every input and checking the invariants that hold between them.
 
+use std::collections::HashSet;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -198,6 +199,29 @@ fn check_pidf(what: &str, out: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The expanded names (namespace, local name) of the elements below the document element.
+fn names(body: &[u8]) -> HashSet<(String, String)> {
+    let text = std::str::from_utf8(body).unwrap_or("");
+    let Ok(doc) = parse(text.strip_prefix('\u{feff}').unwrap_or(text)) else { return HashSet::new() };
+    let root = doc.root_element();
+    root.descendants()
+        .skip(1)
+        .filter(|n| n.is_element())
+        .map(|n| (n.tag_name().namespace().unwrap_or("").to_string(), n.tag_name().name().to_string()))
+        .collect()
+}
+
+/// Every element of `out` has a name some input element has: nothing changed namespace on
+/// the way.
+fn check_names(what: &str, out: &[u8], inputs: &HashSet<(String, String)>) -> Result<(), String> {
+    let stray: Vec<_> = names(out).into_iter().filter(|n| !inputs.contains(n)).collect();
+    if stray.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{what} has elements no input has, {stray:?}: {}", String::from_utf8_lossy(out)))
+    }
+}
+
 fn is_named(n: &roxmltree::Node<'_, '_>, name: &str) -> bool {
     n.is_element() && n.tag_name().name().eq_ignore_ascii_case(name)
 }
@@ -207,6 +231,7 @@ pub fn exercise(case: &Input) -> Result<Counts, String> {
     let mut counts = Counts::default();
     let bodies: Vec<&[u8]> = case.bodies.iter().map(Vec::as_slice).collect();
     let mut any_usable = false;
+    let mut usable_names = HashSet::new();
     for (i, body) in bodies.iter().enumerate() {
         let class = pidf::classify(body);
         let checked = pidf::check_publication(body);
@@ -220,11 +245,20 @@ pub fn exercise(case: &Input) -> Result<Counts, String> {
         if class == Publication::Pidf {
             counts.pidf_bodies += 1;
             any_usable |= !off;
+            if !off {
+                usable_names.extend(names(body));
+            }
         }
         if let Ok(out) = pidf::offline(body) {
             counts.offlines += 1;
             check_pidf("offline", &out)?;
+            let mut allowed = names(body);
+            allowed.extend(["status", "basic"].map(|n| (pidf::PIDF_NS.to_string(), n.to_string())));
+            check_names("offline form", &out, &allowed)?;
             any_usable |= off;
+            if off {
+                usable_names.extend(names(&out));
+            }
             let again = pidf::offline(&out).map_err(|e| format!("offline of an offline form failed: {e}"))?;
             if again != out {
                 return Err(format!(
@@ -252,6 +286,7 @@ pub fn exercise(case: &Input) -> Result<Counts, String> {
     if let Some(out) = &aggregated {
         counts.aggregates += 1;
         check_pidf("aggregate", out)?;
+        check_names("aggregate", out, &usable_names)?;
         counts.merged += u64::from(bodies.len() > 1 && !bodies.contains(&out.as_slice()));
     }
     let single = pidf::single_body_with_off(&bodies, case.off_index, &case.element, &case.priorities);
@@ -361,6 +396,7 @@ fn transform(body: &[u8], t: &Transformations, counts: &mut Counts) -> Result<()
         let Ok(out) = pidf::transform_with(body, t, missing) else { continue };
         counts.transforms += 1;
         check_pidf("transform", &out)?;
+        check_names("transform", &out, &names(body))?;
         let text = utf8(body)?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let unchanged = out == text.as_bytes();

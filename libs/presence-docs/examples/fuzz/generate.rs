@@ -309,6 +309,15 @@ pub fn pidf(rng: &mut Rng) -> String {
             declared.push(prefix);
         }
     }
+    // A prefix bound to another namespace than elsewhere, so that copied elements must carry
+    // their own declarations.
+    if rng.chance(15) {
+        for prefix in ["dm", "rpid", "c"] {
+            if !declared.contains(&prefix) {
+                attrs.push_str(&format!(" xmlns:{prefix}=\"urn:rebound\""));
+            }
+        }
+    }
     if !declared.contains(&"x") && rng.chance(90) {
         attrs.push_str(" xmlns:x=\"urn:other\"");
         declared.push("x");
