@@ -1027,6 +1027,20 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_in_an_entity_value_is_not_xml() {
+        // Found by the fuzz driver: the DTD's entity values were not checked, so a NUL reached
+        // the entity attribute; the body counted as PIDF, but rewritten without its DOCTYPE it
+        // no longer parsed and aggregation had nothing to use.
+        let body = "<!DOCTYPE presence [<!ENTITY who \"sip:a@e\u{0}x\">]>\
+<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" entity=\"&who;\"/>";
+        assert!(matches!(classify(body.as_bytes()), Publication::NotXml(_)));
+        assert_eq!(aggregate(&[body.as_bytes()], None), None);
+        let fine = body.replace('\u{0}', "");
+        assert_eq!(classify(fine.as_bytes()), Publication::Pidf);
+        assert!(aggregate(&[fine.as_bytes()], None).is_some());
+    }
+
+    #[test]
     fn a_second_byte_order_mark_is_not_xml() {
         // Found by the fuzz driver: the parser skipped a second mark, so a transformed body
         // kept one and transforming it again took it away.

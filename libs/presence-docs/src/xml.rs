@@ -32,6 +32,11 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, DocError> {
         return Err(err("body is not well-formed XML: a second byte-order mark"));
     }
     // libxml accepts an internal DTD subset, so we do too (roxmltree bounds entity expansion).
+    // roxmltree does not look at the characters of a DTD's entity values; one XML cannot
+    // carry (a control character) would reach the document through the entity.
+    if let Some(c) = text.chars().find(|&c| !is_xml_char(c)) {
+        return Err(err(format!("body is not well-formed XML: it holds the character {c:?}")));
+    }
     let opts = ParsingOptions { allow_dtd: true, ..ParsingOptions::default() };
     let doc = Document::parse_with_options(text, opts).map_err(|e| err(format!("body is not well-formed XML: {e}")))?;
     // roxmltree reads `<?xml` followed by something else than whitespace (`<?xml<`) as a
