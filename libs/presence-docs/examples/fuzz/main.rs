@@ -2,8 +2,8 @@
 //! with generated inputs, on stable Rust:
 //!
 //! ```text
-//! cargo run --release -p presence-docs --example fuzz -- <count> <seed> [<seconds>]
-//! cargo run --release -p presence-docs --example fuzz -- show <seed> <index>
+//! cargo run --release -p presence-docs --example fuzz-presence-docs -- <count> <seed> [<seconds>]
+//! cargo run --release -p presence-docs --example fuzz-presence-docs -- show <seed> <index>
 //! ```
 //!
 //! Prints throughput, the slowest input and the resident set size at the start, middle and

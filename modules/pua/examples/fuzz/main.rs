@@ -2,8 +2,8 @@
 //! state carried to a reply) with generated inputs, on stable Rust:
 //!
 //! ```text
-//! cargo run --release -p pua --example fuzz -- <count> <seed> [<seconds>]
-//! cargo run --release -p pua --example fuzz -- show <seed> <index>
+//! cargo run --release -p pua --example fuzz-pua -- <count> <seed> [<seconds>]
+//! cargo run --release -p pua --example fuzz-pua -- show <seed> <index>
 //! ```
 //!
 //! Prints throughput, the slowest input and the resident set size at the start, middle and

@@ -2,8 +2,8 @@
 //! failed transfers, status) and the refresh decision with generated inputs, on stable Rust:
 //!
 //! ```text
-//! cargo run --release -p xcap_client --example fuzz -- <count> <seed> [<seconds>]
-//! cargo run --release -p xcap_client --example fuzz -- show <seed> <index>
+//! cargo run --release -p xcap_client --example fuzz-xcap-client -- <count> <seed> [<seconds>]
+//! cargo run --release -p xcap_client --example fuzz-xcap-client -- show <seed> <index>
 //! ```
 //!
 //! Prints throughput, the slowest input and the resident set size at the start, middle and

@@ -2,8 +2,8 @@
 //! xcap_server with generated inputs, on stable Rust:
 //!
 //! ```text
-//! cargo run --release -p xcap_server --example fuzz -- <count> <seed>
-//! cargo run --release -p xcap_server --example fuzz -- show <seed> <index>
+//! cargo run --release -p xcap_server --example fuzz-xcap-server -- <count> <seed>
+//! cargo run --release -p xcap_server --example fuzz-xcap-server -- show <seed> <index>
 //! ```
 //!
 //! Prints throughput, the slowest input and the resident set size at the start, middle and
