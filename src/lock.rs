@@ -31,18 +31,6 @@ impl ShmLock {
         unsafe { sys::ksr_shim_lock_release(self.0.get() as *mut _) }
     }
 
-    /// Takes the lock, sleeping between attempts (from 20 µs, doubling up to 2 ms) while another
-    /// process holds it: for locks held across slow work, such as a database write and its
-    /// sync to disk. The core's own wait spins and yields, and a few processes waiting so take
-    /// the CPU the holder needs once its disk write returns.
-    pub fn lock_sleeping(&self) {
-        let mut wait = std::time::Duration::from_micros(20);
-        while !self.try_lock() {
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(std::time::Duration::from_millis(2));
-        }
-    }
-
     /// Takes the lock if it is free; true on success.
     pub fn try_lock(&self) -> bool {
         // SAFETY: as lock(). The core's lock_try returns 0 on success.

@@ -331,7 +331,7 @@ impl handler::Storage for Env<'_> {
         } else {
             doc_uri.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % LOCK_STRIPES
         };
-        locks[stripe].lock_sleeping();
+        locks[stripe].lock();
         // Released also if `f` panics (the panic is caught further up).
         struct Release<'l>(&'l ShmLock);
         impl Drop for Release<'_> {
