@@ -282,7 +282,8 @@ put_cpu_vs_get=$(ratio "${R[ours,put,cpu,med]}" "${R[ours,get,cpu,med]}")
 {
     conn_mode="set_reply_close(): one TCP connection per request"
     [ "$keepalive" = 1 ] && conn_mode="HTTP keep-alive"
-    db_line="SQLite${journal:+ (journal_mode=$journal)}$([ "${SQLITE_TMPFS:-0}" = 1 ] && echo " on tmpfs")"
+    db_line="SQLite${journal:+ (journal_mode=$journal)}"
+    [ "${SQLITE_TMPFS:-0}" = 1 ] && db_line="$db_line on tmpfs"
     [ "$no_write" = 1 ] && db_line="$db_line, PUT_NO_WRITE=1: every UPDATE of xcap a no-op (RAISE(IGNORE) trigger)"
     [ "$with_pg" = 1 ] && db_line="$db_line; PostgreSQL $(pg_version) (defaults: fsync, synchronous_commit on)"
     echo "$rounds rounds of wrk -t$threads -c$conns -d${duration}s --latency after a ${warmup}s warm-up, GET then PUT of one $doc_bytes-byte resource-lists document$([ "$put_docs" -gt 1 ] && echo " (the PUTs spread over $put_docs documents)"), servers in turn (order reversed every other round); medians over the rounds. Kamailio $(kamailio_version) with test-configs/bench-xcap.cfg (children=4, $conn_mode); $db_line; wrk on the same machine; $(host_line)."
