@@ -20,7 +20,7 @@
 # Kamailio), BENCHES (the benchmarks to run, default "xcap-server xcap-spread presence-xml pua xcapdiff
 # xcap-nodes"), BENCH_DIR (default target/bench), REPORT_ONLY=1 (writes the report and the
 # chart again from the last run's files, runs nothing), and whatever the single benchmarks take
-# (DURATION, PG=1, DBS, ...), passed through. Takes about 25 minutes without QUICK (the
+# (DURATION, PG=1, DBS, ...), passed through. Takes about 30 minutes without QUICK (the
 # scripts' own estimates).
 set -uo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD; KAMAILIO_TARGET set-up)
