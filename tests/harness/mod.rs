@@ -104,6 +104,7 @@ pub fn scratch_dir(tag: &str) -> PathBuf {
 }
 
 /// How to start one server.
+#[derive(Clone)]
 pub struct Setup<'a> {
     /// Config template under test-configs/.
     pub config: &'a str,
@@ -156,9 +157,16 @@ pub struct StartFailure {
 impl Kamailio {
     /// Starts a server and waits until it answers RPC and SIP; panics with its log otherwise.
     pub fn start(setup: Setup) -> Kamailio {
-        match Self::launch(setup, true) {
-            Ok(k) => k,
-            Err(f) => panic!("kamailio did not start (exit {:?}); its log:\n{}", f.code, f.log),
+        // A free port can be taken by another process between its choice and Kamailio's bind
+        // (tests run in parallel): then again, on other ports.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match Self::launch(setup.clone(), true) {
+                Ok(k) => return k,
+                Err(f) if attempts < 3 && f.log.contains("Address already in use") => continue,
+                Err(f) => panic!("kamailio did not start (exit {:?}); its log:\n{}", f.code, f.log),
+            }
         }
     }
 
