@@ -10,11 +10,9 @@ mod generate;
 
 #[test]
 fn generated_inputs() {
-    let stats = driver::run(1_000, 20_261_206, false);
+    let stats = fuzzing::run(&driver::TARGET, 1_000, 20_261_206, false, None);
     assert_eq!(stats.inputs, 1_000);
-    let failures: Vec<String> =
-        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    stats.assert_no_failure();
     // The generator reaches every operation, not only the parsers' error paths.
     let c = &stats.counts;
     assert!(c.pidf_bodies > 500 && c.aggregates > 330 && c.merged > 100, "{c:?}");

@@ -10,11 +10,9 @@ mod generate;
 
 #[test]
 fn generated_inputs() {
-    let stats = driver::run(10_000, 20_261_206, false);
+    let stats = fuzzing::run(&driver::TARGET, 10_000, 20_261_206, false, None);
     assert_eq!(stats.inputs, 10_000);
-    let failures: Vec<String> =
-        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    stats.assert_no_failure();
     // The generator reaches every operation, not only the parsers' error paths.
     let c = &stats.counts;
     assert!(c.passed_through > 1_000 && c.presence_bodies > 1_000 && c.versioned_bodies > 1_500, "{c:?}");

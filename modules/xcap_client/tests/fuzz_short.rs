@@ -10,11 +10,9 @@ mod generate;
 
 #[test]
 fn generated_inputs() {
-    let stats = driver::run(20_000, 20_261_206, false);
+    let stats = fuzzing::run(&driver::TARGET, 20_000, 20_261_206, false, None);
     assert_eq!(stats.inputs, 20_000);
-    let failures: Vec<String> =
-        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    stats.assert_no_failure();
     // The generator reaches every outcome, not only the error paths.
     let c = &stats.counts;
     assert!(c.documents > 4_000 && c.documents_with_etag > 1_000, "{c:?}");

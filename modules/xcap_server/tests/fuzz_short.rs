@@ -8,15 +8,13 @@ mod generate;
 
 #[test]
 fn twenty_thousand_generated_inputs() {
-    let stats = driver::run(20_000, 20_261_130, false);
+    let stats = fuzzing::run(&driver::TARGET, 20_000, 20_261_130, false, None);
     assert_eq!(stats.inputs, 20_000);
-    let failures: Vec<String> =
-        stats.failures.iter().map(|f| format!("input {}: {}", f.index, f.what)).collect();
-    assert!(failures.is_empty(), "{failures:#?}");
+    stats.assert_no_failure();
     // The generator reaches every operation, not only the parsers' error paths.
-    assert!(stats.uris_parsed > 1_000, "{stats:?}");
-    assert!(stats.selections > 500 && stats.puts > 500 && stats.deletes > 100, "{stats:?}");
-    assert!(stats.valid_docs > 1_000, "{stats:?}");
+    assert!(stats.counts.uris_parsed > 1_000, "{stats:?}");
+    assert!(stats.counts.selections > 500 && stats.counts.puts > 500 && stats.counts.deletes > 100, "{stats:?}");
+    assert!(stats.counts.valid_docs > 1_000, "{stats:?}");
 }
 
 #[test]

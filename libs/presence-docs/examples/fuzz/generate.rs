@@ -4,40 +4,7 @@
 //! from the shapes they take in practice and then, some of the time, mutated byte by byte.
 //! Everything follows from one 64-bit seed and the input's index.
 
-/// SplitMix64: small, fast and good enough to drive a generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use fuzzing::{mutate_bytes, mutate_string, Rng};
 
 /// One fuzz case: the publications of a presentity and what the operations on them take.
 #[derive(Debug, Clone)]
@@ -98,7 +65,7 @@ const SPHERES: [&str; 5] = ["work", "home", "Work", "work home", ""];
 
 /// Builds the input numbered `index` of the run seeded with `seed`.
 pub fn input(seed: u64, index: u64) -> Input {
-    let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut rng = Rng::for_input(seed, index);
     let user = rng.pick(&USERS).to_string();
     let domain = rng.pick(&DOMAINS).to_string();
     let bodies: Vec<Vec<u8>> =
@@ -577,58 +544,19 @@ const TOKENS: [&str; 18] = [
     "xmlns:dm=\"\"", "\u{0}", "\u{FFFD}", "<tuple>", "</tuple>",
 ];
 
-/// Random edits: flipped bits, dropped or repeated ranges, inserted markup tokens.
-pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(4) {
-        let len = bytes.len();
-        let at = rng.below(len + 1);
-        match rng.below(5) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let end = (at + rng.below(8)).min(len);
-                bytes.drain(at..end);
-            }
-            2 if len > 0 => {
-                let end = (at + 1 + rng.below(16)).min(len);
-                let chunk: Vec<u8> = bytes[at..end].to_vec();
-                for _ in 0..1 + rng.below(3) {
-                    bytes.splice(end..end, chunk.iter().copied());
-                }
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] = rng.next() as u8;
-            }
-            _ => {
-                let token = rng.pick(&TOKENS).as_bytes();
-                bytes.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-}
-
-fn mutate_string(rng: &mut Rng, text: &mut String) {
-    let mut bytes = std::mem::take(text).into_bytes();
-    mutate_bytes(rng, &mut bytes);
-    *text = String::from_utf8_lossy(&bytes).into_owned();
-}
-
 fn mutate(rng: &mut Rng, input: &mut Input) {
     for _ in 0..1 + rng.below(2) {
         match rng.below(6) {
             0 | 1 => {
                 let i = rng.below(input.bodies.len());
-                mutate_bytes(rng, &mut input.bodies[i]);
+                mutate_bytes(rng, &mut input.bodies[i], &TOKENS);
             }
-            2 => mutate_bytes(rng, &mut input.rules),
-            3 => mutate_bytes(rng, &mut input.versioned),
-            4 => mutate_string(rng, &mut input.date),
+            2 => mutate_bytes(rng, &mut input.rules, &TOKENS),
+            3 => mutate_bytes(rng, &mut input.versioned, &TOKENS),
+            4 => mutate_string(rng, &mut input.date, &TOKENS),
             _ => {
-                mutate_string(rng, &mut input.user);
-                mutate_string(rng, &mut input.new_id);
+                mutate_string(rng, &mut input.user, &TOKENS);
+                mutate_string(rng, &mut input.new_id, &TOKENS);
             }
         }
     }

@@ -3,175 +3,36 @@
 //! set built from Record-Route values and the state a request carries to its reply, catching
 //! panics, timing every input and checking the invariants that hold between them.
 
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use pua::events::{self, Processor};
 use pua::headers;
 use pua::pending::Pending;
 use pua::reply::{self, PublishOutcome, SubscribeOutcome, SubscribeReply};
 
-use crate::generate::{input, Input, Kind};
+use crate::generate::{self, Input, Kind};
 
-/// An input slower than this counts as a hang.
-pub const SLOW: Duration = Duration::from_secs(1);
-/// The watchdog ends the run when one input takes this long (a real hang).
-const STUCK: Duration = Duration::from_secs(30);
-
-/// What went wrong with one input.
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub index: u64,
-    pub what: String,
-}
-
-/// Totals of a run.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub inputs: u64,
-    pub elapsed: Duration,
-    pub max_time: Duration,
-    pub slowest: u64,
-    pub counts: Counts,
-    /// VmRSS in kB at the start, middle and end of the run.
-    pub rss_kb: [u64; 3],
-    pub failures: Vec<Failure>,
-}
-
-/// The resident set size of this process, in kB.
-pub fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-/// Runs inputs `0..count` of `seed`; `progress` prints a line every tenth of the run.
-pub fn run(count: u64, seed: u64, progress: bool) -> Stats {
-    run_for(count, seed, progress, None)
-}
-
-/// [`run`], stopping early once `limit` has passed (the middle RSS is then taken at half of it).
-pub fn run_for(count: u64, seed: u64, progress: bool, limit: Option<Duration>) -> Stats {
-    let previous_hook = panic::take_hook();
-    panic::set_hook(Box::new(|_| {}));
-    let current = Arc::new(AtomicU64::new(u64::MAX));
-    let started_at = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let watchdog = {
-        let (current, started_at) = (Arc::clone(&current), Arc::clone(&started_at));
-        std::thread::spawn(move || loop {
-            std::thread::sleep(Duration::from_millis(200));
-            let index = current.load(Ordering::Acquire);
-            if index == u64::MAX - 1 {
-                return;
-            }
-            let since = Duration::from_micros(started_at.load(Ordering::Acquire));
-            if index != u64::MAX && start.elapsed().saturating_sub(since) > STUCK {
-                eprintln!("input {index} of seed {seed} runs for more than {STUCK:?}: hang");
-                eprintln!("{:#?}", input(seed, index));
-                std::process::exit(2);
-            }
-        })
-    };
-
-    let mut stats = Stats { rss_kb: [rss_kb(), 0, 0], ..Stats::default() };
-    for index in 0..count {
-        started_at.store(start.elapsed().as_micros() as u64, Ordering::Release);
-        current.store(index, Ordering::Release);
-        let t0 = Instant::now();
-        let case = input(seed, index);
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| exercise(&case)));
-        let took = t0.elapsed();
-        stats.inputs += 1;
-        if took > stats.max_time {
-            stats.max_time = took;
-            stats.slowest = index;
-        }
-        let mut failure = (took > SLOW).then(|| format!("took {took:?}"));
-        match outcome {
-            Ok(Ok(counts)) => stats.counts.add(&counts),
-            Ok(Err(what)) => failure = Some(what),
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                failure = Some(format!("panic: {message}"));
-            }
-        }
-        if let Some(what) = failure {
-            if progress {
-                println!("input {index}: {what}");
-            }
-            stats.failures.push(Failure { index, what });
-        }
-        let elapsed = start.elapsed();
-        if stats.rss_kb[1] == 0 && (index == count / 2 || limit.is_some_and(|l| elapsed >= l / 2)) {
-            stats.rss_kb[1] = rss_kb();
-        }
-        if limit.is_some_and(|l| elapsed >= l) {
-            if progress {
-                println!("time limit reached after {} inputs", index + 1);
-            }
-            break;
-        }
-        if progress && count >= 10 && (index + 1) % (count / 10) == 0 {
-            let elapsed = start.elapsed().as_secs_f64();
-            println!(
-                "{:>10} inputs  {:>8.0} inputs/s  max {:?} (input {})  RSS {} kB  failures {}",
-                index + 1,
-                (index + 1) as f64 / elapsed,
-                stats.max_time,
-                stats.slowest,
-                rss_kb(),
-                stats.failures.len()
-            );
-        }
+fuzzing::counts! {
+    /// How many operations of each kind succeeded.
+    pub struct Counts {
+        passed_through,
+        presence_bodies,
+        versioned_bodies,
+        publish_headers,
+        subscribe_headers,
+        accepted,
+        republished,
+        confirmed,
+        refreshed,
+        route_sets,
+        damaged_decoded,
     }
-    current.store(u64::MAX - 1, Ordering::Release);
-    let _ = watchdog.join();
-    panic::set_hook(previous_hook);
-    stats.elapsed = start.elapsed();
-    stats.rss_kb[2] = rss_kb();
-    stats
 }
 
-/// How many operations of each kind succeeded.
-#[derive(Debug, Default, Clone)]
-pub struct Counts {
-    pub passed_through: u64,
-    pub presence_bodies: u64,
-    pub versioned_bodies: u64,
-    pub publish_headers: u64,
-    pub subscribe_headers: u64,
-    pub accepted: u64,
-    pub republished: u64,
-    pub confirmed: u64,
-    pub refreshed: u64,
-    pub route_sets: u64,
-    pub damaged_decoded: u64,
-}
+/// pua's pure logic, as a fuzz target.
+pub const TARGET: fuzzing::Target<Input, Counts> = fuzzing::Target { input: generate::input, exercise, describe };
 
-impl Counts {
-    fn add(&mut self, o: &Counts) {
-        self.passed_through += o.passed_through;
-        self.presence_bodies += o.presence_bodies;
-        self.versioned_bodies += o.versioned_bodies;
-        self.publish_headers += o.publish_headers;
-        self.subscribe_headers += o.subscribe_headers;
-        self.accepted += o.accepted;
-        self.republished += o.republished;
-        self.confirmed += o.confirmed;
-        self.refreshed += o.refreshed;
-        self.route_sets += o.route_sets;
-        self.damaged_decoded += o.damaged_decoded;
-    }
+/// What `show` prints besides the input.
+fn describe(case: &Input) -> Vec<String> {
+    vec![format!("body as text: {}", String::from_utf8_lossy(&case.body))]
 }
 
 /// Every operation on one input; `Err` when an invariant does not hold.

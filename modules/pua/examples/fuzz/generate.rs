@@ -4,43 +4,9 @@
 //! tag, Contact, CSeq, Record-Route) and the state a request carries to its reply, then, some
 //! of the time, mutated byte by byte. Everything follows from one 64-bit seed and the index.
 
+use fuzzing::{mutate_bytes, Rng};
 use pua::pending::Pending;
 use pua::record::Record;
-
-/// SplitMix64: small, fast and good enough to drive a generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// Which processor runs on the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -247,7 +213,7 @@ fn small_i32(rng: &mut Rng) -> i32 {
 
 /// Builds the input numbered `index` of the run seeded with `seed`.
 pub fn input(seed: u64, index: u64) -> Input {
-    let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut rng = Rng::for_input(seed, index);
     let kind = rng.pick(&[Kind::PassThrough, Kind::Presence, Kind::Presence, Kind::DialogInfo, Kind::Reginfo]);
     let other_root = rng_root(&mut rng);
     let body = match (kind, rng.below(10)) {
@@ -259,7 +225,7 @@ pub fn input(seed: u64, index: u64) -> Input {
     let mut body = body.into_bytes();
     let pending = pending(&mut rng, &body);
     let mut damaged = pending.encode();
-    mutate_bytes(&mut rng, &mut damaged);
+    mutate_bytes(&mut rng, &mut damaged, &TOKENS);
     let code = rng.pick(&[100, 180, 200, 202, 299, 300, 404, 412, 423, 481, 489, 500, 503, 603, 0, -1, 999]);
     let mut input = Input {
         kind,
@@ -293,17 +259,17 @@ pub fn input(seed: u64, index: u64) -> Input {
         body: Vec::new(),
     };
     if rng.chance(25) {
-        mutate_bytes(&mut rng, &mut body);
+        mutate_bytes(&mut rng, &mut body, &TOKENS);
     }
     if rng.chance(10) {
         let i = rng.below(input.record_routes.len() + 1);
         if let Some(rr) = input.record_routes.get_mut(i) {
-            mutate_bytes(&mut rng, rr);
+            mutate_bytes(&mut rng, rr, &TOKENS);
         }
     }
     if rng.chance(10) {
         if let Some(etag) = input.etag.as_mut() {
-            mutate_bytes(&mut rng, etag);
+            mutate_bytes(&mut rng, etag, &TOKENS);
         }
     }
     input.body = body;
@@ -317,37 +283,4 @@ fn rng_root(rng: &mut Rng) -> &'static str {
 const TOKENS: [&str; 14] = [
     "<", ">", "/>", "</", "\"", "'", "&", "&#0;", "<!--", "\u{0}", "\r\n", ",", "<tuple>", " id=\"x\"",
 ];
-
-/// Random edits: flipped bits, dropped or repeated ranges, inserted markup tokens.
-pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(4) {
-        let len = bytes.len();
-        let at = rng.below(len + 1);
-        match rng.below(5) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let end = (at + rng.below(8)).min(len);
-                bytes.drain(at..end);
-            }
-            2 if len > 0 => {
-                let end = (at + 1 + rng.below(16)).min(len);
-                let chunk: Vec<u8> = bytes[at..end].to_vec();
-                for _ in 0..1 + rng.below(3) {
-                    bytes.splice(end..end, chunk.iter().copied());
-                }
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] = rng.next() as u8;
-            }
-            _ => {
-                let token = rng.pick(&TOKENS).as_bytes();
-                bytes.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-}
 

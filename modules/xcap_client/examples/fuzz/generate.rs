@@ -5,43 +5,9 @@
 //! with; then, some of the time, mutated byte by byte. Everything follows from one 64-bit seed
 //! and the input's index.
 
+use fuzzing::{mutate_bytes, Rng};
 use xcap_client::fetch::MAX_BODY;
 use xcap_client::refresh::StoredDoc;
-
-/// SplitMix64: small, fast and good enough to drive a generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// One fuzz case: an answer as libcurl hands it over, and the row it refreshes.
 #[derive(Debug, Clone)]
@@ -184,7 +150,7 @@ fn stored(rng: &mut Rng, body: &[u8]) -> StoredDoc {
 
 /// Builds the input numbered `index` of the run seeded with `seed`.
 pub fn input(seed: u64, index: u64) -> Input {
-    let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut rng = Rng::for_input(seed, index);
     let mut body = match rng.below(1000) {
         0 => vec![b'a'; MAX_BODY - 1 + rng.below(3)],
         _ => rng.pick(&DOCS).as_bytes().to_vec(),
@@ -229,11 +195,11 @@ pub fn input(seed: u64, index: u64) -> Input {
     };
     if rng.chance(25) {
         match rng.below(4) {
-            0 => mutate_bytes(&mut rng, &mut input.head),
-            1 if input.body.len() < 4096 => mutate_bytes(&mut rng, &mut input.body),
+            0 => mutate_bytes(&mut rng, &mut input.head, &TOKENS),
+            1 if input.body.len() < 4096 => mutate_bytes(&mut rng, &mut input.body, &TOKENS),
             2 => {
                 let mut raw = std::mem::take(&mut input.raw_etag).into_bytes();
-                mutate_bytes(&mut rng, &mut raw);
+                mutate_bytes(&mut rng, &mut raw, &TOKENS);
                 input.raw_etag = String::from_utf8_lossy(&raw).into_owned();
             }
             _ => {
@@ -249,37 +215,4 @@ pub fn input(seed: u64, index: u64) -> Input {
 }
 
 const TOKENS: [&str; 12] = ["\r\n", "\n", ":", "\"", "W/", "ETag: ", "HTTP/1.1 200 OK\r\n", " ", "\t", "\u{0}", "\u{7f}", ","];
-
-/// Random edits: flipped bits, dropped or repeated ranges, inserted markup tokens.
-pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(4) {
-        let len = bytes.len();
-        let at = rng.below(len + 1);
-        match rng.below(5) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let end = (at + rng.below(8)).min(len);
-                bytes.drain(at..end);
-            }
-            2 if len > 0 => {
-                let end = (at + 1 + rng.below(16)).min(len);
-                let chunk: Vec<u8> = bytes[at..end].to_vec();
-                for _ in 0..1 + rng.below(3) {
-                    bytes.splice(end..end, chunk.iter().copied());
-                }
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] = rng.next() as u8;
-            }
-            _ => {
-                let token = rng.pick(&TOKENS).as_bytes();
-                bytes.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-}
 

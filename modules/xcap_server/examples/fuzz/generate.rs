@@ -2,42 +2,8 @@
 //! application usages and PUT bodies, built from the shapes they take in practice and then,
 //! some of the time, mutated byte by byte. Everything follows from one 64-bit seed.
 
+use fuzzing::{mutate_bytes, mutate_string, Rng};
 use xcap::auid::Auid;
-
-/// SplitMix64: small, fast and good enough to drive a generator.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
 
 /// One fuzz case: a request URI, a node selector with its bindings, a stored document and a
 /// PUT body.
@@ -129,7 +95,7 @@ const ROOTS: [&str; 4] = ["/xcap-root/", "/xcap-root", "/", "/a/b/"];
 
 /// Builds the input numbered `index` of the run seeded with `seed`.
 pub fn input(seed: u64, index: u64) -> Input {
-    let mut rng = Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut rng = Rng::for_input(seed, index);
     let auid = rng.pick(&Auid::ALL);
     let root = rng.pick(&ROOTS).to_string();
     let mut bindings = bindings(&mut rng);
@@ -513,57 +479,17 @@ const TOKENS: [&str; 16] = [
     "\u{FFFD}",
 ];
 
-/// Random edits: flipped bits, dropped or repeated ranges, inserted markup tokens.
-fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(4) {
-        let len = bytes.len();
-        let at = rng.below(len + 1);
-        match rng.below(5) {
-            0 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] ^= 1 << rng.below(8);
-            }
-            1 if len > 0 => {
-                let end = (at + rng.below(8)).min(len);
-                bytes.drain(at..end);
-            }
-            2 if len > 0 => {
-                let end = (at + 1 + rng.below(16)).min(len);
-                let chunk: Vec<u8> = bytes[at..end].to_vec();
-                let times = 1 + rng.below(3);
-                for _ in 0..times {
-                    bytes.splice(end..end, chunk.iter().copied());
-                }
-            }
-            3 if len > 0 => {
-                let i = rng.below(len);
-                bytes[i] = rng.next() as u8;
-            }
-            _ => {
-                let token = rng.pick(&TOKENS).as_bytes();
-                bytes.splice(at..at, token.iter().copied());
-            }
-        }
-    }
-}
-
-fn mutate_string(rng: &mut Rng, text: &mut String) {
-    let mut bytes = std::mem::take(text).into_bytes();
-    mutate_bytes(rng, &mut bytes);
-    *text = String::from_utf8_lossy(&bytes).into_owned();
-}
-
 fn mutate(rng: &mut Rng, input: &mut Input) {
     match rng.below(5) {
-        0 => mutate_string(rng, &mut input.uri),
-        1 => mutate_string(rng, &mut input.selector),
-        2 => mutate_bytes(rng, &mut input.doc),
-        3 => mutate_string(rng, &mut input.body),
+        0 => mutate_string(rng, &mut input.uri, &TOKENS),
+        1 => mutate_string(rng, &mut input.selector, &TOKENS),
+        2 => mutate_bytes(rng, &mut input.doc, &TOKENS),
+        3 => mutate_string(rng, &mut input.body, &TOKENS),
         _ => {
-            mutate_string(rng, &mut input.uri);
-            mutate_string(rng, &mut input.selector);
-            mutate_bytes(rng, &mut input.doc);
-            mutate_string(rng, &mut input.body);
+            mutate_string(rng, &mut input.uri, &TOKENS);
+            mutate_string(rng, &mut input.selector, &TOKENS);
+            mutate_bytes(rng, &mut input.doc, &TOKENS);
+            mutate_string(rng, &mut input.body, &TOKENS);
         }
     }
 }
