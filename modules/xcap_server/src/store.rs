@@ -69,6 +69,18 @@ pub fn fetch_etag(conn: &mut DbConn, table: &str, key: &DocKey) -> DbResult<Opti
     Ok(rows.into_iter().next().map(|r| r[0].as_str().unwrap_or_default().to_string()))
 }
 
+/// The columns a write sets besides the key: the document, its type and tag, and the source
+/// and port of a document this server holds itself.
+fn content(doc_type: i32, doc: &[u8], etag: &str) -> [(&'static str, Value); 5] {
+    [
+        ("doc", Value::Blob(doc.to_vec())),
+        ("doc_type", Value::Int(doc_type)),
+        ("etag", Value::Str(etag.to_string())),
+        ("source", Value::Int(SOURCE_INTEGRATED)),
+        ("port", Value::Int(0)),
+    ]
+}
+
 /// What became of a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -93,16 +105,7 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
     if let Some(old) = expected {
         let mut conds = key_conds(key);
         conds.push(eq("etag", Value::Str(old.to_string())));
-        conn.update(
-            &conds,
-            &[
-                ("doc", Value::Blob(doc.to_vec())),
-                ("doc_type", Value::Int(doc_type)),
-                ("etag", Value::Str(etag.to_string())),
-                ("source", Value::Int(SOURCE_INTEGRATED)),
-                ("port", Value::Int(0)),
-            ],
-        )?;
+        conn.update(&conds, &content(doc_type, doc, etag))?;
         return Ok(if conn.affected_rows() == Some(0) { Written::Conflict } else { Written::Replaced });
     }
     let inserted = conn.insert(
@@ -123,10 +126,12 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
         // Refused: by the unique key when the row exists now, else for a reason of its own.
         Err(e) => match fetch_etag(conn, table, key) {
             Ok(Some(_)) => Ok(Written::Conflict),
-            _ => Err(DbError(format!(
+            Ok(None) => Err(DbError(format!(
                 "{e}: the database refused the new row (its own error is logged above: a value too long for its \
                  column, say, or a document URI it takes for another's, as MySQL/MariaDB do without regard to case)"
             ))),
+            // Neither the write nor the read back: the database is unreachable or failing.
+            Err(read) => Err(DbError(format!("{e}; reading the row back failed too: {}", read.0))),
         },
     }
 }
@@ -140,16 +145,7 @@ pub fn store(conn: &mut DbConn, table: &str, key: &DocKey, expected: Option<&str
 /// another user's row whose URI differs only in case: see [`exact_rows`]).
 pub fn replace(conn: &mut DbConn, table: &str, key: &DocKey, doc_type: i32, doc: &[u8], etag: &str) -> DbResult<Written> {
     conn.use_table(table)?;
-    conn.update(
-        &key_conds(key),
-        &[
-            ("doc", Value::Blob(doc.to_vec())),
-            ("doc_type", Value::Int(doc_type)),
-            ("etag", Value::Str(etag.to_string())),
-            ("source", Value::Int(SOURCE_INTEGRATED)),
-            ("port", Value::Int(0)),
-        ],
-    )?;
+    conn.update(&key_conds(key), &content(doc_type, doc, etag))?;
     if conn.affected_rows().is_some_and(|n| n > 0) {
         return Ok(Written::Replaced);
     }
