@@ -8,9 +8,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use cpu_time::ThreadTime;
+
 use crate::{Counts, Target};
 
-/// An input slower than this counts as a hang.
+/// An input that takes more of the processor than this counts as a hang. What counts is the
+/// thread's CPU time: on a loaded machine, wall-clock time also holds the time the process
+/// waited for a processor.
 pub const SLOW: Duration = Duration::from_secs(1);
 /// The watchdog ends the process when one input takes this long (a real hang).
 const STUCK: Duration = Duration::from_secs(30);
@@ -30,9 +34,12 @@ pub struct Failure {
 pub struct Stats<C> {
     pub inputs: u64,
     pub elapsed: Duration,
-    /// The longest time one input took, and which input that was.
+    /// The longest wall-clock time one input took, and which input that was.
     pub max_time: Duration,
     pub slowest: u64,
+    /// The most CPU time one input took, and which input that was.
+    pub max_cpu: Duration,
+    pub costliest: u64,
     pub counts: C,
     /// VmRSS in kB at the start, middle and end of the run.
     pub rss_kb: [u64; 3],
@@ -95,16 +102,20 @@ pub fn run<I: Debug + 'static, C: Counts>(
     for index in 0..count {
         started_at.store(start.elapsed().as_micros() as u64, Ordering::Release);
         current.store(index, Ordering::Release);
-        let t0 = Instant::now();
+        let (t0, cpu0) = (Instant::now(), ThreadTime::now());
         let case = (target.input)(seed, index);
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| (target.exercise)(&case)));
-        let took = t0.elapsed();
+        let (took, cpu) = (t0.elapsed(), cpu0.elapsed());
         stats.inputs += 1;
         if took > stats.max_time {
             stats.max_time = took;
             stats.slowest = index;
         }
-        let mut failure = (took > SLOW).then(|| format!("took {took:?}"));
+        if cpu > stats.max_cpu {
+            stats.max_cpu = cpu;
+            stats.costliest = index;
+        }
+        let mut failure = (cpu > SLOW).then(|| format!("took {cpu:?} of CPU ({took:?} wall-clock)"));
         match outcome {
             Ok(Ok(counts)) => stats.counts.add(&counts),
             Ok(Err(what)) => failure = Some(what),
@@ -135,9 +146,11 @@ pub fn run<I: Debug + 'static, C: Counts>(
         }
         if progress && count >= 10 && (index + 1) % (count / 10) == 0 {
             println!(
-                "{:>10} inputs  {:>8.0} inputs/s  max {:?} (input {})  RSS {} kB  failures {}",
+                "{:>10} inputs  {:>8.0} inputs/s  max {:?} CPU (input {}), {:?} wall (input {})  RSS {} kB  failures {}",
                 index + 1,
                 (index + 1) as f64 / elapsed.as_secs_f64(),
+                stats.max_cpu,
+                stats.costliest,
                 stats.max_time,
                 stats.slowest,
                 rss_kb(),
@@ -178,7 +191,8 @@ pub fn main<I: Debug + 'static, C: Counts>(target: &Target<I, C>) -> ExitCode {
     let secs = stats.elapsed.as_secs_f64();
     println!("inputs:            {}", stats.inputs);
     println!("time:              {secs:.1} s ({:.0} inputs/s)", stats.inputs as f64 / secs);
-    println!("max per input:     {:?} (input {})", stats.max_time, stats.slowest);
+    println!("max CPU per input: {:?} (input {})", stats.max_cpu, stats.costliest);
+    println!("max wall-clock:    {:?} (input {})", stats.max_time, stats.slowest);
     // Wall-clock maxima include time the process was not scheduled; replaying the slowest
     // input alone shows what it costs by itself.
     let replay = (0..3)
@@ -190,7 +204,7 @@ pub fn main<I: Debug + 'static, C: Counts>(target: &Target<I, C>) -> ExitCode {
         })
         .min()
         .unwrap_or_default();
-    println!("slowest replayed:  {replay:?}");
+    println!("slowest replayed:  {replay:?} wall-clock, alone");
     println!("RSS start/mid/end: {} / {} / {} kB", stats.rss_kb[0], stats.rss_kb[1], stats.rss_kb[2]);
     println!("operations:        {:?}", stats.counts);
     println!("failures:          {}", stats.failures.len());
@@ -234,9 +248,33 @@ mod tests {
             [(7, "7 is an odd multiple of 7"), (9, "panic: nine"), (21, "21 is an odd multiple of 7")]
         );
         assert!(stats.rss_kb.iter().all(|&kb| kb > 0), "{:?}", stats.rss_kb);
-        assert!(stats.slowest < 30);
+        assert!(stats.slowest < 30 && stats.costliest < 30);
+        assert!(stats.max_cpu <= stats.max_time.max(Duration::from_millis(20)), "{stats:?}");
         let result = panic::catch_unwind(|| stats.assert_no_failure());
         assert!(result.is_err());
+    }
+
+    /// Input 1 spins for longer than [`SLOW`] of CPU time.
+    const COSTLY: Target<u64, Seen> = Target {
+        input: |_, index| index,
+        exercise: |n| {
+            let t0 = ThreadTime::now();
+            while *n == 1 && t0.elapsed() <= SLOW {
+                std::hint::spin_loop();
+            }
+            Ok(Seen::default())
+        },
+        describe: |_| Vec::new(),
+    };
+
+    #[test]
+    fn an_input_that_takes_more_than_a_second_of_cpu_fails() {
+        let stats = run(&COSTLY, 3, 1, false, None);
+        assert_eq!(stats.failures.len(), 1, "{stats:?}");
+        assert_eq!(stats.failures[0].index, 1);
+        assert!(stats.failures[0].what.contains("of CPU"), "{stats:?}");
+        assert_eq!(stats.costliest, 1);
+        assert!(stats.max_cpu > SLOW);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //!
 //! Prints throughput, the slowest input and the resident set size at the start, middle and
 //! end (stopping early after `<seconds>` if given); exits with status 1 when an input
-//! panicked, took longer than a second or broke an invariant (each failure names its input
+//! panicked, took more than a second of CPU time or broke an invariant (each failure names its input
 //! index, which `show` prints). The run loop and the command line are the `fuzzing` crate's.
 
 mod driver;
