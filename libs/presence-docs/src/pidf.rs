@@ -869,8 +869,10 @@ fn carried(
         if declares(target, d.prefix).is_some_and(|t| t.value == d.value) {
             continue;
         }
-        // A raw value with a reference may differ from the URI it stands for: keep it.
-        if !d.value.contains('&') && !used.uris.contains(d.value) {
+        // A raw value with a reference or a white-space character other than the space may
+        // differ from the URI it stands for (attribute-value normalisation turns tab, line feed
+        // and carriage return into spaces): keep it.
+        if !d.value.contains(['&', '\t', '\n', '\r']) && !used.uris.contains(d.value) {
             continue;
         }
         out.push(' ');
@@ -1394,6 +1396,25 @@ mod tests {
             .children()
             .any(|n| n.has_tag_name((DM, "person"))));
         assert_eq!(tuples(&out), ["o"]);
+    }
+
+    #[test]
+    fn aggregate_carries_a_namespace_whose_raw_value_normalisation_changes() {
+        // Found by fuzzing: the older body binds dm to a value holding a carriage return, which
+        // stands for a space in the URI; the base binds dm to the data model. The copied device
+        // must keep the older body's namespace, not fall under the base's dm.
+        let base = format!("<presence xmlns='{PIDF_NS}' xmlns:dm='{DM}' entity='sip:a@b'/>");
+        for odd in ["\rurn:x", "urn:\tx", "urn:x\n"] {
+            let older = format!(
+                "<presence xmlns='{PIDF_NS}' xmlns:dm=\"{odd}\" entity='sip:a@b'><dm:device id='d'><dm:deviceID/></dm:device></presence>"
+            );
+            let out = agg(&[older, base.clone()], None).unwrap();
+            let doc = reparse(&out);
+            let uri = odd.replace(['\r', '\t', '\n'], " ");
+            let device = doc.descendants().find(|n| n.tag_name().name() == "device").unwrap();
+            assert_eq!(device.tag_name().namespace(), Some(uri.as_str()), "{}", s(&out));
+            assert!(doc.descendants().any(|n| n.has_tag_name((uri.as_str(), "deviceID"))), "{}", s(&out));
+        }
     }
 
     #[test]
