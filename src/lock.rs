@@ -107,6 +107,49 @@ impl<T> Drop for ShmMutexGuard<'_, T> {
     }
 }
 
+/// Holds back SIGTERM and SIGINT in this thread while it lives; a signal that comes meanwhile
+/// is delivered when the last guard goes. Kamailio's workers `_exit` from their handler of
+/// these signals wherever they are when a stop begins: a worker that ends holding a
+/// process-shared lock leaves it held for ever, and leaves what the lock guards half-changed,
+/// so a process that reads it at shutdown (the main process, in a module's destroy) blocks
+/// until the core's shutdown alarm aborts it. Take this guard before such a lock and drop it
+/// after the lock's guard (declare it first), and a stop ends the worker just after the
+/// critical section instead of inside it. Guards nest: each restores the mask it found. The
+/// mask is the calling thread's: a process with other threads that let the signals through
+/// (none in the core's processes; some modules start threads) may still be ended by them.
+pub struct TerminationDeferred {
+    old: libc::sigset_t,
+}
+
+impl TerminationDeferred {
+    pub fn new() -> Self {
+        // SAFETY: sigset_t is plain data that sigemptyset initialises; pthread_sigmask only
+        // reads `set` and writes `old`, both valid for the call.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigaddset(&mut set, libc::SIGINT);
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
+            TerminationDeferred { old }
+        }
+    }
+}
+
+impl Default for TerminationDeferred {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TerminationDeferred {
+    fn drop(&mut self) {
+        // SAFETY: restores the mask saved by new(); a pending signal is delivered here.
+        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,6 +187,106 @@ mod tests {
         assert!(m.try_lock().is_none());
         drop(g);
         assert!(m.try_lock().is_some());
+    }
+
+    /// Kamailio's worker handler of SIGTERM: `_exit(0)` wherever the worker is.
+    extern "C" fn exit_at_once(_: libc::c_int) {
+        // SAFETY: async-signal-safe.
+        unsafe { libc::_exit(0) };
+    }
+
+    /// True when SIGTERM waits to be delivered to process `pid` (its ShdPnd mask).
+    fn sigterm_pending(pid: libc::pid_t) -> bool {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let mask = status.lines().find_map(|l| l.strip_prefix("ShdPnd:")).unwrap().trim();
+        u64::from_str_radix(mask, 16).unwrap() & (1 << (libc::SIGTERM - 1)) != 0
+    }
+
+    /// A child takes the lock, tells the parent, and stays inside until the parent lets it go;
+    /// the parent sends SIGTERM while it is inside (and lets it go once the signal is pending,
+    /// when the child holds it back). Returns whether the lock was free once the child had
+    /// exited.
+    fn sigterm_inside_the_lock(defer: bool) -> bool {
+        let m = shared(0u32);
+        let mut ready = [0 as libc::c_int; 2];
+        let mut go = [0 as libc::c_int; 2];
+        // SAFETY: pipes for the two processes; the child only touches the shared mapping and
+        // its pipe ends, then _exits.
+        unsafe {
+            assert_eq!(libc::pipe(ready.as_mut_ptr()), 0);
+            assert_eq!(libc::pipe(go.as_mut_ptr()), 0);
+            match libc::fork() {
+                0 => {
+                    libc::signal(libc::SIGTERM, exit_at_once as libc::sighandler_t);
+                    let _deferred = defer.then(TerminationDeferred::new);
+                    let mut g = m.lock();
+                    *g = 1;
+                    libc::write(ready[1], b"x".as_ptr().cast(), 1);
+                    let mut b = 0u8;
+                    libc::read(go[0], (&mut b as *mut u8).cast(), 1);
+                    *g = 2;
+                    drop(g);
+                    // The pending SIGTERM ends the process here, in its handler (status 0).
+                    drop(_deferred);
+                    libc::_exit(3);
+                }
+                pid if pid > 0 => {
+                    let mut b = 0u8;
+                    assert_eq!(libc::read(ready[0], (&mut b as *mut u8).cast(), 1), 1);
+                    libc::kill(pid, libc::SIGTERM);
+                    if defer {
+                        // The child leaves the lock only once the signal waits for it.
+                        while !sigterm_pending(pid) {
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                        }
+                        libc::write(go[1], b"x".as_ptr().cast(), 1);
+                    }
+                    let mut status = 0;
+                    libc::waitpid(pid, &mut status, 0);
+                    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "ended by the handler: {status:#x}");
+                    for fd in ready.into_iter().chain(go) {
+                        libc::close(fd);
+                    }
+                    let free = m.try_lock().map(|g| *g);
+                    match free {
+                        Some(v) => {
+                            assert_eq!(v, 2, "the child finished its critical section");
+                            true
+                        }
+                        None => false,
+                    }
+                }
+                _ => panic!("fork failed"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_stop_inside_a_deferring_critical_section_ends_the_process_after_it() {
+        assert!(sigterm_inside_the_lock(true), "the lock is free once the process has gone");
+        // Without the guard the process ends inside and the lock stays held.
+        assert!(!sigterm_inside_the_lock(false));
+    }
+
+    #[test]
+    fn deferral_guards_nest_and_restore_the_mask() {
+        let blocked = || {
+            // SAFETY: reads this thread's mask into a local set.
+            unsafe {
+                let mut cur: libc::sigset_t = std::mem::zeroed();
+                libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
+                libc::sigismember(&cur, libc::SIGTERM) == 1 && libc::sigismember(&cur, libc::SIGINT) == 1
+            }
+        };
+        assert!(!blocked());
+        let outer = TerminationDeferred::new();
+        {
+            let _inner = TerminationDeferred::new();
+            assert!(blocked());
+        }
+        assert!(blocked(), "the inner guard leaves the outer one's mask");
+        drop(outer);
+        assert!(!blocked());
     }
 
     #[test]
