@@ -195,9 +195,16 @@ fn child_init(rank: Rank) -> Result<(), Error> {
 }
 
 fn destroy() {
-    // Saved here too, so a graceful stop loses nothing the timer had not written yet.
+    // Saved here too, so a graceful stop loses nothing the timer had not written yet. The core
+    // calls this in the main process once every other process has ended.
     if MEM.get().is_some() && kamailio::process_no() == 0 {
-        save();
+        write_if_changed(|mem| {
+            let (records, held) = mem.snapshot_at_exit();
+            if held > 0 {
+                lm_err!("{held} buckets of the record table are still locked by a process that ended inside them; their records are not saved");
+            }
+            records
+        });
     }
     pua_api::release_callbacks();
     module_db::close();
@@ -205,12 +212,18 @@ fn destroy() {
 
 /// Writes the memory store to the table when it changed since the last save.
 fn save() {
+    write_if_changed(MemStore::snapshot);
+}
+
+/// Writes the records `snapshot` reads to the table when the memory store changed since the
+/// last save.
+fn write_if_changed(snapshot: impl FnOnce(&MemStore<Shm>) -> Vec<crate::record::Record>) {
     let (Some(mem), Some(changes)) = (MEM.get(), CHANGES.get()) else { return };
     let seen = changes.load(Ordering::Relaxed);
     if seen == SAVED.load(Ordering::Relaxed) {
         return;
     }
-    match persist::save(&DB_TABLE.get(), &mem.snapshot(), now()) {
+    match persist::save(&DB_TABLE.get(), &snapshot(mem), now()) {
         Ok(_) => SAVED.store(seen, Ordering::Relaxed),
         Err(e) => lm_err!("cannot save the records to the {} table: {e}", DB_TABLE.get()),
     }

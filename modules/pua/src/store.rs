@@ -6,7 +6,8 @@ use std::fmt;
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec as AVec;
-use kamailio::ShmMutex;
+use kamailio::lock::ShmMutexGuard;
+use kamailio::{ShmMutex, TerminationDeferred};
 
 use crate::slots::Slots;
 use crate::packed::{Packed, F};
@@ -97,8 +98,17 @@ pub enum Sweep {
 /// A bucket: the records of the presentities that hash to it.
 type Bucket<A> = Slots<Packed<A>, A>;
 
+/// A bucket's lock, taken while this process holds back termination. Kamailio's workers end
+/// (`_exit`) wherever a stop finds them; one that ended inside a bucket would leave it locked
+/// for ever, and the main process's shutdown write would wait for it until the core aborts the
+/// stop. The guard borrows the deferral, so the deferral outlives it: the bucket is unlocked
+/// before a pending SIGTERM is let through.
+fn hold<'a, A: Allocator + Clone>(b: &'a ShmMutex<Bucket<A>>, _deferred: &'a TerminationDeferred) -> ShmMutexGuard<'a, Bucket<A>> {
+    b.lock()
+}
+
 /// The in-memory table: `size` buckets, each behind its own process-shared lock; records
-/// hash by presentity URI.
+/// hash by presentity URI. Every critical section runs with termination deferred ([`hold`]).
 pub struct MemStore<A: Allocator + Clone> {
     buckets: AVec<ShmMutex<Bucket<A>>, A>,
     alloc: A,
@@ -150,18 +160,38 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
 
     /// Every record, unpacked (for persistence).
     pub fn snapshot(&self) -> Vec<Record> {
-        self.buckets.iter().flat_map(|b| b.lock().iter().map(Packed::unpack).collect::<Vec<_>>()).collect()
+        let deferred = TerminationDeferred::new();
+        self.buckets.iter().flat_map(|b| hold(b, &deferred).iter().map(Packed::unpack).collect::<Vec<_>>()).collect()
+    }
+
+    /// Every record of the buckets that are not locked, unpacked, and how many buckets are
+    /// locked; waits for none. For the main process's shutdown write, which runs once every
+    /// other process has ended: a bucket still locked then belongs to a process that ended
+    /// inside it (a crash: a stop no longer ends a process there), so waiting would never end,
+    /// and its content may be half-changed, so it is not read.
+    pub fn snapshot_at_exit(&self) -> (Vec<Record>, usize) {
+        let mut records = Vec::new();
+        let mut held = 0;
+        for b in self.buckets.iter() {
+            match b.try_lock() {
+                Some(g) => records.extend(g.iter().map(Packed::unpack)),
+                None => held += 1,
+            }
+        }
+        (records, held)
     }
 
     /// Memory held by the records (their buffers), for statistics.
     pub fn heap_bytes(&self) -> usize {
-        self.buckets.iter().map(|b| b.lock().iter().map(|p| p.heap_size() + std::mem::size_of::<Packed<A>>()).sum::<usize>()).sum()
+        let deferred = TerminationDeferred::new();
+        self.buckets.iter().map(|b| hold(b, &deferred).iter().map(|p| p.heap_size() + std::mem::size_of::<Packed<A>>()).sum::<usize>()).sum()
     }
 }
 
 impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn publication(&self, key: &PubKey, etag: Option<&[u8]>, bump: bool) -> StoreResult<Option<Record>> {
-        let mut b = self.bucket(&key.pres_uri).lock();
+        let deferred = TerminationDeferred::new();
+        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
         let found = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, etag)).map(|p| {
             if bump {
                 p.version = p.version.wrapping_add(1);
@@ -172,7 +202,8 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn publication_accepted(&self, key: &PubKey, old_etag: Option<&[u8]>, rec: Record) -> StoreResult<()> {
-        let mut b = self.bucket(&key.pres_uri).lock();
+        let deferred = TerminationDeferred::new();
+        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
         if let Some(old) = old_etag {
             if let Some(p) = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, Some(old))) {
                 p.expires = rec.expires;
@@ -191,24 +222,29 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn remove_publication(&self, key: &PubKey, etag: Option<&[u8]>) -> StoreResult<()> {
-        let mut b = self.bucket(&key.pres_uri).lock();
+        let deferred = TerminationDeferred::new();
+        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
         b.remove_tagged(tag(&key.pres_uri), |p| key.matches(p, etag));
         Ok(())
     }
 
     fn subscription(&self, key: &SubKey) -> StoreResult<Option<Record>> {
-        Ok(self.bucket(&key.pres_uri).lock().tagged(tag(&key.pres_uri)).find(|p| key.matches(*p)).map(Packed::unpack))
+        let deferred = TerminationDeferred::new();
+        let found = hold(self.bucket(&key.pres_uri), &deferred).tagged(tag(&key.pres_uri)).find(|p| key.matches(*p)).map(Packed::unpack);
+        Ok(found)
     }
 
     fn insert(&self, rec: Record) -> StoreResult<()> {
+        let deferred = TerminationDeferred::new();
         let p = self.pack(&rec)?;
-        let mut b = self.bucket(&rec.pres_uri).lock();
+        let mut b = hold(self.bucket(&rec.pres_uri), &deferred);
         self.push(&mut b, p)
     }
 
     fn dialog_by_call_id(&self, pres_uri: &[u8], call_id: &[u8], from_tag: Option<&[u8]>) -> StoreResult<Option<Record>> {
+        let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let b = b.lock();
+            let b = hold(b, &deferred);
             let found = b.iter().find(|p| p.is_subscription() && p.call_id() == call_id && from_tag.is_none_or(|t| p.from_tag() == t));
             if let Some(p) = found {
                 return Ok(Some(p.unpack()));
@@ -218,15 +254,17 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn confirm_dialog(&self, rec: Record) -> StoreResult<()> {
+        let deferred = TerminationDeferred::new();
         let packed = self.pack(&rec)?;
-        let mut b = self.bucket(&rec.pres_uri).lock();
+        let mut b = hold(self.bucket(&rec.pres_uri), &deferred);
         b.retain(|p| !(p.is_subscription() && p.call_id() == &rec.call_id[..]));
         self.push(&mut b, packed)
     }
 
     fn dialog(&self, pres_uri: &[u8], id: &DialogId) -> StoreResult<Option<Record>> {
+        let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            if let Some(p) = b.lock().iter().find(|p| id.matches(*p)) {
+            if let Some(p) = hold(b, &deferred).iter().find(|p| id.matches(*p)) {
                 return Ok(Some(p.unpack()));
             }
         }
@@ -234,8 +272,9 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn update_dialog(&self, pres_uri: &[u8], id: &DialogId, expires: u32, cseq: u32, remote_contact: Option<&[u8]>) -> StoreResult<bool> {
+        let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let mut b = b.lock();
+            let mut b = hold(b, &deferred);
             if let Some(p) = b.iter_mut().find(|p| id.matches(*p)) {
                 p.expires = expires;
                 p.cseq = cseq;
@@ -249,25 +288,28 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn remove_dialog(&self, pres_uri: &[u8], call_id: &[u8]) -> StoreResult<()> {
+        let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let mut b = b.lock();
+            let mut b = hold(b, &deferred);
             b.retain(|p| !(p.is_subscription() && p.call_id() == call_id));
             }
         Ok(())
     }
 
     fn subs_list(&self, did: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
+        let deferred = TerminationDeferred::new();
         let mut out = Vec::new();
         for b in self.buckets.iter() {
-            out.extend(b.lock().iter().filter(|p| !p.id().is_empty() && p.id().starts_with(did) && !p.pres_uri().is_empty()).map(|p| p.pres_uri().to_vec()));
+            out.extend(hold(b, &deferred).iter().filter(|p| !p.id().is_empty() && p.id().starts_with(did) && !p.pres_uri().is_empty()).map(|p| p.pres_uri().to_vec()));
         }
         Ok(out)
     }
 
     fn sweep(&self, now: u32, update_period: u32, min_expires: u32) -> StoreResult<Vec<Record>> {
+        let deferred = TerminationDeferred::new();
         let mut due = Vec::new();
         for b in self.buckets.iter() {
-            let mut b = b.lock();
+            let mut b = hold(b, &deferred);
             b.retain(|p| match sweep_decision(p.expires, p.desired_expires, now, update_period, min_expires) {
                 Sweep::Keep => true,
                 // A dialog still waiting for its first reply is left to the reply or timeout.
@@ -283,7 +325,8 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn count(&self) -> StoreResult<usize> {
-        Ok(self.buckets.iter().map(|b| b.lock().len()).sum())
+        let deferred = TerminationDeferred::new();
+        Ok(self.buckets.iter().map(|b| hold(b, &deferred).len()).sum())
     }
 }
 
@@ -370,6 +413,26 @@ mod tests {
         let r = &due[0];
         assert_eq!(r.id, b"live");
         assert_eq!(s.count().unwrap(), 1);
+    }
+
+    #[test]
+    fn the_exit_snapshot_skips_buckets_left_locked() {
+        let s = MemStore::new(8, Global).unwrap();
+        let uris: Vec<String> = (0..40).map(|i| format!("sip:p{i}@x")).collect();
+        for u in &uris {
+            s.insert(Record { pres_uri: u.as_bytes().to_vec(), ..publ("", "e") }).unwrap();
+        }
+        let (all, held) = s.snapshot_at_exit();
+        assert_eq!((all.len(), held), (40, 0));
+        // A bucket whose holder ended inside it: its records are left out, the rest is read.
+        let stuck = s.bucket(uris[0].as_bytes());
+        let in_stuck = uris.iter().filter(|u| std::ptr::eq(s.bucket(u.as_bytes()), stuck)).count();
+        let g = stuck.try_lock().unwrap();
+        let (some, held) = s.snapshot_at_exit();
+        assert_eq!((some.len(), held), (40 - in_stuck, 1));
+        assert!(some.iter().all(|r| !std::ptr::eq(s.bucket(&r.pres_uri), stuck)));
+        drop(g);
+        assert_eq!(s.snapshot_at_exit().0.len(), 40);
     }
 
     #[test]
