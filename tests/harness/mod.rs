@@ -426,18 +426,28 @@ impl Kamailio {
 
     /// Stops the server by PID (its process group), waiting for it to exit.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let pid = c.id() as i32;
-            // SAFETY: signalling the process group we created for this server.
-            unsafe { libc::kill(-pid, libc::SIGTERM) };
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            // SAFETY: as above; whatever is left of the group goes.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            let _ = c.wait();
+        self.stop_within(Duration::from_secs(10));
+    }
+
+    /// Sends SIGTERM to the server's process group and waits up to `wait` for the main process
+    /// to exit. Returns its exit status when it exited by itself (a graceful stop ends with
+    /// status 0), None when it had to be killed or had already been stopped. Whatever is left
+    /// of the group is killed afterwards.
+    pub fn stop_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let pid = c.id() as i32;
+        // SAFETY: signalling the process group we created for this server.
+        unsafe { libc::kill(-pid, libc::SIGTERM) };
+        let deadline = Instant::now() + wait;
+        let mut status = c.try_wait().ok().flatten();
+        while status.is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            status = c.try_wait().ok().flatten();
         }
+        // SAFETY: as above; whatever is left of the group goes.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        let _ = c.wait();
+        status
     }
 }
 
@@ -598,19 +608,7 @@ impl Kamailio {
     /// `params` are JSON values, already encoded (see [`json_str`]). Returns the response body,
     /// or Err when no HTTP response came within `wait`.
     pub fn jsonrpc(&self, method: &str, params: &[String], wait: Duration) -> Result<String, String> {
-        let n = CALL.fetch_add(1, Ordering::Relaxed);
-        let req = format!(r#"{{"jsonrpc":"2.0","method":{},"params":[{}],"id":{n}}}"#, json_str(method), params.join(","));
-        let url = format!("http://127.0.0.1:{}/RPC", self.http_port);
-        let out = Command::new("curl")
-            .args(["-s", "--max-time", &format!("{}", wait.as_secs_f64()), "-H", "Content-Type: application/json", "--data-binary", &req])
-            .arg(&url)
-            .output()
-            .expect("run curl");
-        if out.status.success() {
-            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-        } else {
-            Err(format!("curl exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)))
-        }
+        jsonrpc_at(self.http_port, method, params, wait)
     }
 
     /// Waits up to `wait` for the main process to exit; true if it did.
@@ -623,6 +621,24 @@ impl Kamailio {
             std::thread::sleep(Duration::from_millis(100));
         }
         true
+    }
+}
+
+/// [`Kamailio::jsonrpc`] against the server listening for HTTP on `http_port` (for threads
+/// that must not hold the server's handle, e.g. while another thread stops it).
+pub fn jsonrpc_at(http_port: u16, method: &str, params: &[String], wait: Duration) -> Result<String, String> {
+    let n = CALL.fetch_add(1, Ordering::Relaxed);
+    let req = format!(r#"{{"jsonrpc":"2.0","method":{},"params":[{}],"id":{n}}}"#, json_str(method), params.join(","));
+    let url = format!("http://127.0.0.1:{http_port}/RPC");
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", &format!("{}", wait.as_secs_f64()), "-H", "Content-Type: application/json", "--data-binary", &req])
+        .arg(&url)
+        .output()
+        .expect("run curl");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("curl exit {:?}: {}", out.status.code(), String::from_utf8_lossy(&out.stderr)))
     }
 }
 
