@@ -217,7 +217,7 @@ mod tests {
             assert_eq!(libc::pipe(go.as_mut_ptr()), 0);
             match libc::fork() {
                 0 => {
-                    libc::signal(libc::SIGTERM, exit_at_once as libc::sighandler_t);
+                    libc::signal(libc::SIGTERM, exit_at_once as extern "C" fn(libc::c_int) as libc::sighandler_t);
                     let _deferred = defer.then(TerminationDeferred::new);
                     let mut g = m.lock();
                     *g = 1;
