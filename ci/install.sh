@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing on a Debian 12 machine (as root): Kamailio and the stock modules we
-# load beside ours, SIPp, SQLite, the build tools, and the Kamailio headers (from Debian's
-# source package, into a cache outside the tree). With KAMAILIO_TARGET=6.0 also the Debian 13
+# load beside ours, SIPp, SQLite, the build tools, matplotlib (the plots of ci/soak.sh and
+# ci/bench.sh), and the Kamailio headers (from Debian's source package, into a cache outside
+# the tree). With KAMAILIO_TARGET=6.0 also the Debian 13
 # root with Kamailio 6.0 (ci/kamailio-root.sh) and 6.0's headers; the host's packages are
 # needed then too (kamcmd, SIPp, curl, PostgreSQL stay on the host). Prints the header tree's
 # path last.
@@ -12,7 +13,7 @@ packages=(
     kamailio kamailio-presence-modules kamailio-xml-modules kamailio-sqlite-modules
     kamailio-utils-modules sip-tester sqlite3 curl clang libclang-dev dpkg-dev pkg-config
     libcurl4-openssl-dev libxml2-dev kamailio-lua-modules wrk postgresql kamailio-postgres-modules
-    debootstrap mariadb-server kamailio-mysql-modules
+    debootstrap mariadb-server kamailio-mysql-modules python3-matplotlib
 )
 missing=()
 for p in "${packages[@]}"; do
