@@ -55,7 +55,8 @@
 # Environment: MODULES (ours, stock), SCALE (1), SAMPLE, WARMUP, DRAIN, MEM_TOL_KB,
 # MEM_TOL_PCT, OUT_DIR, SO_DIR (where lib<module>.so are: default, a release build made
 # here, unless NO_BUILD=1 and then $CARGO_TARGET_DIR/release), KEEP=1 (keep the work
-# directory: logs, databases, SIPp files). Needs kamailio, kamcmd, sipp, sqlite3, python3.
+# directory: logs, databases, SIPp files), TRACE=1 (SIPp traces every message into the work
+# directory: <tag>.msg). Needs kamailio, kamcmd, sipp, sqlite3, python3.
 set -euo pipefail
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
@@ -63,6 +64,8 @@ duration=${1:-3600}
 [[ $duration =~ ^[1-9][0-9]*$ ]] || die "usage: ci/soak.sh [SECONDS] (a positive number of seconds)"
 modules=${MODULES:-ours}
 case $modules in ours | stock) ;; *) die "MODULES must be ours or stock" ;; esac
+db=${DB:-postgres}
+case $db in postgres | sqlite) ;; *) die "DB must be postgres or sqlite" ;; esac
 scale=${SCALE:-1}
 clamp() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { v = int(v); if (v < lo) v = lo; if (v > hi) v = hi; print v }'; }
 sample=${SAMPLE:-$(clamp $((duration / 30)) 5 60)}
@@ -75,6 +78,7 @@ xcap_rate=$(mul 20) rules_rate=$(mul 0.5) pub_rate=$(mul 4) sub_rate=$(mul 2) pu
 hot=10 watchers=30 xcap_users=200 pub_users=50 pua_users=50
 
 need_tools kamailio kamcmd sipp sqlite3 python3
+[ "$db" = postgres ] && need_postgres
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 if ! "$py" -c 'import matplotlib' 2>/dev/null; then
@@ -95,6 +99,8 @@ soak_cleanup() {
     local p
     [ -n "$CLIENT_PID" ] && stop_pid "$CLIENT_PID"
     for p in "${LOAD_PID[@]}"; do stop_pid "$p"; done
+    for s in "${!PID[@]}"; do stop_pid "${PID[$s]}" group; done
+    stop_postgres
     cleanup
 }
 declare -a LOAD_PID=()
@@ -120,13 +126,22 @@ fi
 # ---------------------------------------------------------------- server
 d=$work/server
 mkdir -p "$d"
-for db in xcap presence pua; do
-    { create_sql; echo "PRAGMA journal_mode=WAL;"; } | sqlite3 "$d/$db.db" >/dev/null
-done
+args=(-m 256)
+if [ "$db" = postgres ]; then
+    start_postgres -c fsync=off
+    postgres_db soak
+    url="postgres://postgres@127.0.0.1:$pg_port/soak"
+    dbs=(XCAP_DB="$url" PRESENCE_DB="$url" PUA_DB="$url")
+    args+=(-A WITH_POSTGRES)
+else
+    for f in xcap presence pua; do
+        { create_sql; echo "PRAGMA journal_mode=WAL;"; } | sqlite3 "$d/$f.db" >/dev/null
+    done
+    dbs=(XCAP_DB="sqlite:///$d/xcap.db" PRESENCE_DB="sqlite:///$d/presence.db" PUA_DB="sqlite:///$d/pua.db")
+fi
 read -r sip_port http_port <<<"$(free_ports 2)"
 fill_cfg test-configs/soak.cfg "$d/kamailio.cfg" SIP_PORT="$sip_port" HTTP_PORT="$http_port" MODDIR="$moddir" \
-    CTL="$d/ctl.sock" DIR="$d"
-args=(-m 256)
+    CTL="$d/ctl.sock" "${dbs[@]}"
 [ "$modules" = stock ] && args+=(-A STOCK)
 start_kamailio server "$d" "${args[@]}"
 wait_started server ""
@@ -186,10 +201,14 @@ sipp_load() { # tag scenario inf rate
     (cd "$work" && exec sipp -sf "$top/test-configs/sipp/$scen" -inf "$inf" -i 127.0.0.1 -p "$(free_port)" -nostdin -nd \
         $(sipp_rate "$rate") -m "$(calls "$rate")" -l 100000 -recv_timeout 15000 \
         -timeout "$((duration + 300))s" -timeout_error -buff_size 4194304 \
-        -trace_err -error_file "$work/$tag.err" -max_log_size 2000000 -trace_stat -stf "$work/$tag.csv" -fd "$sample" \
-        "127.0.0.1:$sip_port" </dev/null >"$work/$tag.out" 2>&1) &
+        -trace_err -error_file "$work/$tag.err" ${TRACE:--max_log_size 2000000} -trace_stat -stf "$work/$tag.csv" -fd "$sample" \
+        ${TRACE:+-trace_msg -message_file "$work/$tag.msg"} "127.0.0.1:$sip_port" </dev/null >"$work/$tag.out" 2>&1) &
     LOAD_PID+=($!)
 }
+# UDP datagrams the kernel dropped for full receive buffers (all of this network namespace's
+# sockets: informational, the retransmissions of SIP absorb them).
+udp_drops() { awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp; }
+drops0=$(udp_drops)
 t_start=$(date +%s.%N)
 sipp_load publish soak-publish.xml "$work/publish.csv" "$pub_rate"
 sipp_load watch soak-watcher.xml "$work/watch.csv" "$sub_rate"
@@ -202,8 +221,12 @@ kamcmd_errors=0
 samples=$work/samples.tsv
 printf 't\tphase\tseries\tvalue\n' >"$samples"
 elapsed() { awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-rows() { # db table
-    sqlite3 "$d/$1.db" "SELECT count(*) FROM $2;" 2>>"$work/sqlite.err" || echo -1
+rows() { # file table: the table's rows (-1 if they cannot be counted); file: the SQLite file's name
+    if [ "$db" = postgres ]; then
+        psql_db soak -c "SELECT count(*) FROM $2;" 2>>"$work/db.err" || echo -1
+    else
+        sqlite3 "$d/$1.db" "SELECT count(*) FROM $2;" 2>>"$work/db.err" || echo -1
+    fi
 }
 take_sample() { # phase
     local t phase=$1 out p rss
@@ -279,13 +302,18 @@ group_pids >"$work/pids.end"
 dead=$(comm -23 "$work/pids.start" "$work/pids.end" | wc -l)
 log=${DIR[server]}/kamailio.log
 log_err=$(log_errors server)
+# A race inside the stock presence module, whichever modules run beside it: publ_notify()
+# copies a publication's watchers, then notify() updates each in presence's hash table, and
+# fails (two ERROR lines) when an un-SUBSCRIBE or an expiry removed it in between. Counted
+# apart, not as errors of the modules under test.
+presence_race=$(grep -cE ' ERROR: presence \[notify\.c:[0-9]+\]: (notify\(\): updating subscription record in hash table|publ_notify\(\): Could not send notify for presence)$' "$log" || true)
 crash_lines=$(grep -cE 'exited by a signal|core dumped|Segmentation fault|terminated by signal|BUG:' "$log" || true)
 sipp_stat() { # tag column
     [ -f "$work/$1.csv" ] && sipp_count "$work/$1.csv" "$2" || echo -1
 }
 {
     echo "{"
-    echo "\"target\": \"$KAMAILIO_TARGET\", \"kamailio\": \"$(kamailio_version)\", \"modules\": \"$modules\","
+    echo "\"target\": \"$KAMAILIO_TARGET\", \"kamailio\": \"$(kamailio_version)\", \"modules\": \"$modules\", \"db\": \"$db\","
     echo "\"duration\": $duration, \"sample\": $sample, \"warmup\": $warmup, \"scale\": $scale,"
     echo "\"load_end\": $load_end, \"drain_s\": $drain_s, \"drain_max\": $drain_max,"
     echo "\"rates\": {\"xcap\": $xcap_rate, \"pres_rules\": $rules_rate, \"publish_lives\": $pub_rate, \"subscribe_dialogs\": $sub_rate, \"pua_lives\": $pua_rate},"
@@ -297,13 +325,14 @@ sipp_stat() { # tag column
         echo " \"retransmissions\": $(sipp_stat "$tag" 'Retransmissions(C)')}$([ "$tag" = publish ] && echo ,)"
     done
     echo "},"
-    echo "\"client_exit\": $rc_client, \"kamcmd_errors\": $kamcmd_errors, \"log_errors\": $log_err,"
+    echo "\"client_exit\": $rc_client, \"kamcmd_errors\": $kamcmd_errors, \"log_errors\": $((log_err - presence_race)), \"presence_race_lines\": $presence_race,"
     echo "\"crash_lines\": $crash_lines, \"dead_processes\": $dead, \"processes\": $(wc -l <"$work/pids.start"),"
-    echo "\"alive\": $(alive && echo true || echo false),"
+    echo "\"alive\": $(alive && echo true || echo false), \"udp_rcvbuf_drops\": $(($(udp_drops) - drops0)),"
     echo "\"mem_tol_kb\": ${MEM_TOL_KB:-256}, \"mem_tol_pct\": ${MEM_TOL_PCT:-2}, \"clk_tck\": $clk_tck"
     echo "}"
 } >"$work/run.json"
-grep -E ' (ERROR|CRITICAL|BUG|ALERT):|exited by a signal|core dumped' "$log" | head -n 20 >"$work/log-errors.txt" || true
+grep -E ' (ERROR|CRITICAL|BUG|ALERT):|exited by a signal|core dumped' "$log" | sed -E 's/^ *[0-9]+\([0-9]+\) //' |
+    sort | uniq -c | sort -rn | head -n 20 >"$work/log-errors.txt" || true
 
 mkdir -p "$out_dir"
 cp "$samples" "$out_dir/$name.tsv"
