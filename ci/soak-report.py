@@ -8,8 +8,9 @@ Series: "shm used" (core.shmmem real_used), "pkg <pid>" (pkg.stats real_used), "
 load runs), drain (it has ended, records expire), final (the last sample).
 
 Slopes are least squares over the load samples taken at or after the warm-up. A memory series
-is flat when its slope times that span is at most the tolerance: max(MEM_TOL_KB, MEM_TOL_PCT %
-of the series' mean there). The machine-readable verdict is the line `verdict: PASS|FAIL`
+is flat when its slope times that span is at most max(MEM_TOL_KB, MEM_TOL_PCT % of the series'
+mean there, twice the residuals' standard deviation), and its final value (after the drain,
+when every record has expired and gone) is at most MEM_TOL_KB above its first (before the load). The machine-readable verdict is the line `verdict: PASS|FAIL`
 and the lines `figure: <name> <value>` near the top of the Markdown file.
 """
 import argparse
@@ -91,22 +92,38 @@ def judge(name, label):
     pts = warm(name)
     s = slope(pts)
     if s is None:
-        mem_rows.append(f"| {label} | - | - | - | - | - | too few samples after the warm-up |")
+        mem_rows.append(f"| {label} | - | - | - | - | - | - | too few samples after the warm-up |")
         failures.append(f"{label}: too few samples after the warm-up ({len(pts)})")
         mem_ok = False
         return
     span = pts[-1][0] - pts[0][0]
     mean = sum(v for _, v in pts) / len(pts)
+    t0 = pts[0][0]
+    intercept = mean - s * (sum(t for t, _ in pts) / len(pts))
+    sigma = math.sqrt(sum((v - (intercept + s * t)) ** 2 for t, v in pts) / max(1, len(pts) - 2))
     growth = s * span
-    tol = max(tol_kb * 1024, tol_pct / 100 * mean)
+    # Growth beyond the noise: the records alive at a moment make the series swing (sigma, the
+    # residuals' standard deviation); only a trend above twice that counts.
+    tol = max(tol_kb * 1024, tol_pct / 100 * mean, 2 * sigma)
     ok = growth <= tol
     if not ok:
         mem_ok = False
         failures.append(f"{label}: grew {fmt_kb(growth)} KB over {span:.0f} s after the warm-up (tolerance {fmt_kb(tol)} KB)")
+    # What stays once everything expired and was removed (the final sample, after the drain)
+    # against the first sample, before the load.
+    allpts = series.get(name, [])
+    before = allpts[0][2] if allpts else float("nan")
+    final = [v for _, ph, v in allpts if ph == "final"]
+    retained = (final[-1] - before) if final else float("nan")
+    rok = not math.isnan(retained) and retained <= tol_kb * 1024
+    if not rok:
+        mem_ok = False
+        failures.append(f"{label}: {fmt_kb(retained)} KB more after the drain than before the load (tolerance {tol_kb} KB)")
     vals = [v for _, v in pts]
     mem_rows.append(
-        f"| {label} | {fmt_kb(vals[0])} | {fmt_kb(vals[-1])} | {fmt_kb(min(vals))}–{fmt_kb(max(vals))} | {s * 60 / 1024:+.2f} | "
-        f"{growth / 1024:+.1f} (tolerance {fmt_kb(tol)}) | {'flat' if ok else 'GROWS'} |"
+        f"| {label} | {fmt_kb(before)} | {fmt_kb(min(vals))}–{fmt_kb(max(vals))} | {s * 60 / 1024:+.2f} | "
+        f"{growth / 1024:+.1f} (tolerance {fmt_kb(tol)}) | {'-' if not final else fmt_kb(final[-1])} | {retained / 1024:+.1f} | "
+        f"{'flat' if ok and rok else 'GROWS'} |"
     )
     return s
 
@@ -312,10 +329,12 @@ lines += [
     "",
     png_note,
     "",
-    f"## Memory after the warm-up (KB; flat: the slope times the span is at most max({tol_kb} KB, {tol_pct}% of the mean))",
+    f"## Memory (KB). Flat: after the warm-up, the least-squares slope times the span sampled is at most "
+    f"max({tol_kb} KB, {tol_pct}% of the mean, twice the residuals' standard deviation), and after the drain "
+    f"(every record expired and removed) the series is at most {tol_kb} KB above its value before the load",
     "",
-    "| series | first | last | min–max | slope KB/min | growth over the span KB | |",
-    "|---|---:|---:|---:|---:|---:|---|",
+    "| series | before the load | min–max after the warm-up | slope KB/min | growth over the span | after the drain | retained | |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
 ] + mem_rows
 lines += [
     "",

@@ -48,10 +48,12 @@
 #     the stock presence module, counted apart: publ_notify() copies a publication's watchers,
 #     and notify() fails to update one that an un-SUBSCRIBE or an expiry removed meanwhile);
 #   - crashes 0: no Kamailio process gone during the run, no crash line in the log;
-#   - memory flat once warm (after WARMUP seconds, default SECONDS/5 between 60 and 300): the
-#     least-squares slope of shm in use, and of each process's pkg in use, times the
-#     sampled time after the warm-up is at most MEM_TOL_KB (default 256 KB) or MEM_TOL_PCT
-#     (default 2) percent of the series' mean, whichever is larger (RSS is reported, not
+#   - memory flat once warm, for shm in use and each process's pkg in use: after WARMUP
+#     seconds (default SECONDS/5 between 60 and 300) the least-squares slope times the time
+#     sampled is at most MEM_TOL_KB (default 256 KB), MEM_TOL_PCT (default 2) percent of the
+#     series' mean or twice the residuals' standard deviation (the swing of what is alive),
+#     whichever is larger; and after the drain, with every record expired and removed and tm
+#     idle, at most MEM_TOL_KB above what it was before the load (RSS is reported, not
 #     judged: it grows as processes first touch pages of the shared heap);
 #   - tables bounded: after the warm-up presentity, active_watchers and pua never hold more
 #     rows than the load's rates times the longest life of a record (its expiry plus the
@@ -291,9 +293,10 @@ echo "$bench: load ended after $load_end s; draining (at most $drain_max s)" >&2
 
 # ---------------------------------------------------------------- drain
 live_docs=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("xcap_docs_live", -1))' "$work/client.json" 2>/dev/null || echo -1)
-drained() {
+drained() { # the tables hold only the documents left, and tm no transaction
     [ "$(rows presence presentity)" = 0 ] && [ "$(rows presence active_watchers)" = 0 ] &&
-        [ "$(rows pua pua)" = 0 ] && [ "$(rows xcap xcap)" = "$live_docs" ]
+        [ "$(rows pua pua)" = 0 ] && [ "$(rows xcap xcap)" = "$live_docs" ] &&
+        [ "$(rpc server tm.stats 2>/dev/null | field current)" = 0 ]
 }
 drain_step=$((sample < 5 ? sample : 5))
 drain_t0=$SECONDS

@@ -51,6 +51,7 @@ fn two_minutes_of_mixed_load_leave_no_error_no_leak_and_only_live_rows() {
         .env("SO_DIR", target_dir())
         .env("OUT_DIR", &out)
         .env("SAMPLE", "5")
+        .env("KEEP", "1") // its work directory (logs, databases, SIPp files) stays when the test fails
         .env_remove("MODULES")
         .env_remove("SCALE")
         .output()
@@ -88,6 +89,9 @@ fn two_minutes_of_mixed_load_leave_no_error_no_leak_and_only_live_rows() {
     assert!(md.contains("verdict: PASS"), "{ctx}");
     assert!(run.status.success(), "ci/soak.sh exits non-zero although its figures pass\n{ctx}");
     let _ = std::fs::remove_dir_all(&out);
+    if let Some(work) = stderr.lines().find_map(|l| l.strip_prefix("soak: work directory kept: ")) {
+        let _ = std::fs::remove_dir_all(work.trim());
+    }
 }
 
 fn tail(s: &str, n: usize) -> String {
@@ -95,9 +99,10 @@ fn tail(s: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Runs ci/soak-report.py on made-up samples: shm in use as a function of time, the rows of
-/// presentity during the load and after the drain. Returns (exit success, report).
-fn report_on(shm: impl Fn(f64) -> f64, presentity_final: u32) -> (bool, String) {
+/// Runs ci/soak-report.py on made-up samples: shm in use as a function of time during the
+/// load and after the drain, the rows of presentity after the drain. Returns (exit success,
+/// report).
+fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32) -> (bool, String) {
     let dir = scratch_dir("soak-report");
     let mut tsv = String::from("t\tphase\tseries\tvalue\n");
     let mut t = 0.0;
@@ -112,6 +117,8 @@ fn report_on(shm: impl Fn(f64) -> f64, presentity_final: u32) -> (bool, String) 
         }
         t += 20.0;
     }
+    tsv += &format!("640\tfinal\tshm used\t{}\n", shm_final as u64);
+    tsv += "640\tfinal\tpkg 100\t900000\n";
     for (tb, v) in [("xcap", 150), ("presentity", presentity_final), ("active_watchers", 0), ("watchers", 30), ("pua", 0)] {
         tsv += &format!("640\tfinal\trows {tb}\t{v}\n");
     }
@@ -139,15 +146,19 @@ fn report_on(shm: impl Fn(f64) -> f64, presentity_final: u32) -> (bool, String) 
 
 #[test]
 fn the_verdict_fails_on_a_leak_and_on_rows_left_behind() {
-    // Flat with noise (±200 KB): passes.
-    let (ok, md) = report_on(|t| 8e6 + 2e5 * ((t / 20.0) as u64 % 3) as f64 - 2e5, 0);
+    // Flat with noise (±200 KB), back to where it started after the drain: passes.
+    let flat = |t: f64| 8e6 + 2e5 * ((t / 20.0) as u64 % 3) as f64 - 2e5;
+    let (ok, md) = report_on(flat, flat(0.0), 0);
     assert!(ok && md.contains("verdict: PASS"), "a flat run must pass:\n{md}");
-    // 1 KB/s more shm (about 3.5 MB an hour): fails on shm.
-    let (ok, md) = report_on(|t| 8e6 + 1024.0 * t, 0);
+    // 1 KB/s more shm (about 3.5 MB an hour), kept after the drain: fails on shm.
+    let (ok, md) = report_on(|t| 8e6 + 1024.0 * t, 8e6 + 1024.0 * 600.0, 0);
     assert!(!ok && md.contains("verdict: FAIL") && md.contains("shm in use: grew"), "a leak must fail:\n{md}");
     assert!(md.contains("figure: memory_flat no"), "{md}");
+    // Flat while loaded, but 1 MB more once everything is gone: fails on what is retained.
+    let (ok, md) = report_on(flat, flat(0.0) + 1e6, 0);
+    assert!(!ok && md.contains("shm in use: 976.6 KB more after the drain"), "retained memory must fail:\n{md}");
     // Publications left after the drain: fails on the tables.
-    let (ok, md) = report_on(|_| 8e6, 3);
+    let (ok, md) = report_on(|_| 8e6, 8e6, 3);
     assert!(!ok && md.contains("presentity: 3 rows after the drain, expected 0"), "rows left must fail:\n{md}");
     assert!(md.contains("figure: tables_bounded no"), "{md}");
 }
