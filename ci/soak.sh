@@ -68,6 +68,9 @@
 # directory: <tag>.msg). Needs kamailio, kamcmd, sipp, sqlite3, python3, PostgreSQL (ci/install.sh
 # installs them).
 set -euo pipefail
+# The script is one compound command, which bash reads whole before it runs: a change to the
+# file during a long run does not reach that run.
+{
 . "$(dirname "$0")/bench-lib.sh" # (also: cd to the repository root, top=$PWD)
 
 duration=${1:-3600}
@@ -354,3 +357,4 @@ rc=0
 echo "$bench: report: ${out_dir#"$top"/}/$name.md"
 echo "$bench: plot: ${out_dir#"$top"/}/$name.png"
 exit "$rc"
+}
