@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use harness::db::Backend;
 use harness::pua::*;
-use harness::{json_str, Kamailio, Setup, SipMsg};
+use harness::{json_str, Kamailio, Setup, SipMsg, SippServer};
 
 // ---------------------------------------------------------------------------------------------
 // 1. Initial PUBLISH, modify with the etag, unpublish.
@@ -476,6 +476,15 @@ struct LoadCall {
     etag: Option<String>,
 }
 
+/// The entity tags the presence server gave in its 200s, each with the To header it answered.
+fn etags_given(uas: &SippServer) -> std::collections::HashMap<String, String> {
+    uas.messages()
+        .into_iter()
+        .filter(|m| !m.received && m.first_line.starts_with("SIP/2.0 200"))
+        .filter_map(|m| Some((m.header("SIP-ETag")?.to_string(), m.header("To")?.to_string())))
+        .collect()
+}
+
 /// Several threads send pua.publish for new presentities (initial PUBLISHes, wanted for 3600 s,
 /// the server grants `LOAD_GRANT`) without pause, while monitoring reads the `records` gauge
 /// (kamcmd, so the ctl process counts the records of 2^18 buckets, one bucket lock after the
@@ -599,12 +608,7 @@ fn stop_under_load(pua: Pua) {
     }
 
     // Every acknowledged etag is one the presence server gave that presentity in a 200.
-    let given: std::collections::HashMap<String, String> = uas
-        .messages()
-        .into_iter()
-        .filter(|m| !m.received && m.first_line.starts_with("SIP/2.0 200"))
-        .filter_map(|m| Some((m.header("SIP-ETag")?.to_string(), m.header("To")?.to_string())))
-        .collect();
+    let given = etags_given(&uas);
     for (uri, etag) in &acked {
         assert!(given.get(etag).is_some_and(|to| to.contains(uri.as_str())), "{uri}: {etag} is not what the server gave it");
     }
@@ -671,12 +675,7 @@ fn stop_under_load(pua: Pua) {
     }
     // A refresh carries the etag the server gave that presentity: before the stop, or in the
     // 200 to an earlier refresh.
-    let given: std::collections::HashMap<String, String> = uas
-        .messages()
-        .into_iter()
-        .filter(|m| !m.received && m.first_line.starts_with("SIP/2.0 200"))
-        .filter_map(|m| Some((m.header("SIP-ETag")?.to_string(), m.header("To")?.to_string())))
-        .collect();
+    let given = etags_given(&uas);
     for m in &sent {
         let etag = m.header("SIP-If-Match").unwrap();
         assert!(given.get(etag).is_some_and(|to| to.contains(m.ruri())), "a refresh with an etag the server never gave it\n{}", m.text());
