@@ -73,7 +73,7 @@ fn put_rules(k: &Kamailio, user: &str, doc: &str) {
     const DONE: &str = "xcap PUT done: ";
     let before = k.log_text().matches(DONE).count();
     put_document(k, user, doc);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
     while k.log_text().matches(DONE).count() <= before {
         assert!(Instant::now() < deadline, "the XCAP route did not finish the PUT of {user}'s rules");
         std::thread::sleep(Duration::from_millis(10));
@@ -332,7 +332,7 @@ impl Watcher {
         );
         let before = self.replies.lock().unwrap().len();
         self.sock.send_to(req.as_bytes(), ("127.0.0.1", self.server)).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
         loop {
             if let Some(r) = self.replies.lock().unwrap().get(before) {
                 return SipReply { code: r.code, reason: r.reason.clone(), headers: r.headers.clone(), body: r.body.clone() };
@@ -351,7 +351,7 @@ impl Watcher {
 
     /// Waits until `n` NOTIFYs arrived; returns the `n`th.
     fn wait(&self, n: usize) -> Notify {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
         loop {
             if let Some(x) = self.notifies.lock().unwrap().get(n - 1) {
                 return x.clone();
@@ -369,7 +369,7 @@ impl Watcher {
 
     /// Waits for a NOTIFY that `pred` accepts; returns it.
     fn wait_for(&self, what: &str, pred: impl Fn(&Notify) -> bool) -> Notify {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
         loop {
             if let Some(x) = self.notifies.lock().unwrap().iter().find(|n| pred(n)) {
                 return x.clone();
@@ -921,7 +921,7 @@ fn rules_change_across_nodes(which: Impl) {
     let a = start(which, &defines);
     let b = start_on(which, &defines, Vec::new(), Some(a.database()));
     if harness::is_6_0() && a.database().backend() == Backend::Postgres {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
         while !a.log_text().contains("db_postgres_query_lock(): transaction not in progress") {
             assert!(Instant::now() < deadline, "presence's notifier works on 6.0 with PostgreSQL now:\n{}", a.log_text());
             std::thread::sleep(Duration::from_millis(100));
@@ -1025,7 +1025,7 @@ fn hex(text: &str) -> String {
 /// Waits until presence stores `n` publications of `user`.
 fn wait_publications(k: &Kamailio, user: &str, n: usize) {
     let q = format!("SELECT COUNT(*) FROM presentity WHERE username='{user}';");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
     while sql(k, &q).trim() != n.to_string() {
         assert!(Instant::now() < deadline, "{user} has {} publications, not {n}", sql(k, &q).trim());
         std::thread::sleep(Duration::from_millis(20));
@@ -1676,7 +1676,7 @@ fn pidf_manipulation(which: Impl) {
         "/xcap-root/pidf-manipulation/users/sip:hard@127.0.0.1/index",
     );
     assert!(r.code == 200 || r.code == 201, "{r:?}");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
     while k.log_text().matches(DONE).count() <= before {
         assert!(Instant::now() < deadline, "the XCAP route did not finish the PUT");
         std::thread::sleep(Duration::from_millis(10));

@@ -151,7 +151,7 @@ impl BgSipp {
 
     /// Waits for SIPp to finish its call; panics (with its errors) unless it succeeded.
     fn wait_ok(&mut self, wait: Duration) -> Vec<SipMsg> {
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + harness::scaled(wait);
         let mut child = self.child.take().unwrap();
         let status = loop {
             if let Some(st) = child.try_wait().unwrap() {
@@ -257,7 +257,7 @@ fn assert_no_more(uas: &SippServer, method: &str, n: usize) {
 
 /// Waits up to WAIT for a log line containing `needle`; returns that line.
 fn wait_log(k: &Kamailio, needle: &str) -> Option<String> {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + harness::scaled(WAIT);
     loop {
         if let Some(l) = k.log_text().lines().find(|l| l.contains(needle)) {
             return Some(l.to_string());
@@ -576,7 +576,7 @@ fn script_codes(k: &Kamailio, what: &str, call_id: &str) -> Vec<i32> {
 }
 
 fn wait_script_codes(k: &Kamailio, what: &str, call_id: &str, n: usize) -> Vec<i32> {
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + harness::scaled(WAIT);
     loop {
         let c = script_codes(k, what, call_id);
         if c.len() >= n || Instant::now() > deadline {
@@ -760,7 +760,7 @@ fn assert_backend_unsubscribe(pres: &SippServer, s1: &SipMsg, s2: &SipMsg) {
 /// after rls_handle_notify() returned 1.
 fn backend_notify(k: &Kamailio, pres: &SippServer, s1: &SipMsg) -> SipMsg {
     let cid = s1.header("Call-ID").unwrap();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + harness::scaled(WAIT);
     loop {
         let m = pres.messages();
         let answered = m.iter().any(|r| r.received && r.first_line.starts_with("SIP/2.0 200") && r.header("Call-ID") == Some(cid) && r.cseq() == 1);
@@ -828,7 +828,7 @@ fn rls(pua: Pua) {
         let n = backend_notify(&k, &pres, s1);
         pidf.insert(member, presence_element(&n.body).to_string());
     }
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + harness::scaled(WAIT);
     while !(watcher_has(&watcher.received("NOTIFY"), carol, &pidf[carol]) && watcher_has(&watcher.received("NOTIFY"), dave, &pidf[dave])) {
         assert!(Instant::now() < deadline, "carol's and dave's state never reached the watcher:\n{}", show(&watcher.messages()));
         sleep_ms(50);
@@ -1020,7 +1020,7 @@ fn bla_records_reach_the_table(pua: Pua) {
     pres.wait_answered(WAIT);
     let rows = || k.sql("SELECT event || '|' || pres_id || '|' || (watcher_uri <> '') FROM pua ORDER BY watcher_uri;");
     let want = "4||0\n4||1\n";
-    let deadline = std::time::Instant::now() + Duration::from_secs(24);
+    let deadline = std::time::Instant::now() + harness::scaled(Duration::from_secs(24));
     while rows() != want && std::time::Instant::now() < deadline {
         sleep_ms(500);
     }

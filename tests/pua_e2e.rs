@@ -848,7 +848,7 @@ fn bad_input(pua: Pua) {
             sleep_ms(500);
             assert_eq!(pua_errors(&k, ""), all_errors_before, "stock logs nothing:\n{}", k.log_text());
         } else {
-            let deadline = Instant::now() + Duration::from_secs(5);
+            let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
             while pua_errors(&k, header) <= errors_before {
                 assert!(Instant::now() < deadline, "no error line naming {header}:\n{}", k.log_text());
                 sleep_ms(50);
@@ -1029,7 +1029,7 @@ fn timer_writes_the_table(pua: Pua) {
     publish(&k, &uri, 3600, None, None, Some(&pidf(&uri, "open", "no id")));
     publish(&k, &other, 3600, Some("with-id"), None, Some(&pidf(&other, "open", "id")));
     let rows = || k.sql("SELECT pres_uri, pres_id FROM pua ORDER BY pres_uri;");
-    let deadline = Instant::now() + Duration::from_secs(24);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(24));
     let want = format!("{uri}|\n{other}|with-id\n");
     while rows() != want && Instant::now() < deadline {
         sleep_ms(500);

@@ -153,7 +153,7 @@ fn subscription_dialogs_live_in_the_database() {
     let s1 = nth_request(&uas, "SUBSCRIBE", 1, Duration::from_secs(5));
     uas.wait_answered(Duration::from_secs(2));
     let row = || k.sql("SELECT watcher_uri, call_id, CASE WHEN to_tag <> '' THEN 'confirmed' ELSE 'temporary' END FROM pua;");
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(5));
     while !row().contains("|confirmed") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -445,7 +445,7 @@ fn xcap_client_counts_the_periodic_refresh() {
     s.sql = &rows;
     let k = Kamailio::start(s);
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let deadline = std::time::Instant::now() + harness::scaled(Duration::from_secs(15));
     while kamcmd_group(&k, "xcap_client").get("backoff_skips").copied().unwrap_or(0) < 3 {
         assert!(std::time::Instant::now() < deadline, "no third refresh pass:\n{}", k.log_text());
         std::thread::sleep(Duration::from_millis(200));

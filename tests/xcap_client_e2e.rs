@@ -79,7 +79,7 @@ fn hex(text: &str) -> String {
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(10));
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));
@@ -281,7 +281,7 @@ server.serve_forever()
         let port = harness::free_port();
         let child = std::process::Command::new("python3").arg("server.py").arg(port.to_string()).current_dir(&dir).spawn().unwrap();
         // Wait until it accepts connections.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + harness::scaled(Duration::from_secs(10));
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the HTTPS server did not start");
             std::thread::sleep(Duration::from_millis(50));
@@ -466,7 +466,7 @@ fn a_server_giving_no_answer_is_backed_off_and_its_answer_resets_that() {
 }
 
 fn wait_for_within(what: &str, wait: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + wait;
+    let deadline = Instant::now() + harness::scaled(wait);
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(200));

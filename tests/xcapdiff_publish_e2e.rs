@@ -260,7 +260,7 @@ fn a_burst_of_100_puts_ends_with_the_last_etag_and_blocks_no_worker() {
     let last = g.etag.expect("an ETag");
 
     // The last NOTIFY names the last tag, soon; nothing older comes after it.
-    let deadline = Instant::now() + Duration::from_secs(3);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(3));
     let carries_last = |m: &SipMsg| document(&m.body, LISTS_SEL).and_then(|d| d.1).as_deref() == Some(last.as_str());
     while !w.requests("NOTIFY").last().is_some_and(carries_last) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -288,7 +288,7 @@ fn with_presence_down_xcap_answers_as_usual_and_the_log_says_why() {
     let r = http(&k, "DELETE", LISTS_PATH, None);
     assert!(r.status == 200 && r.elapsed < Duration::from_secs(1), "DELETE: {} in {:?}", r.status, r.elapsed);
     let why = "xcap-diff for sip:alice@127.0.0.1: no reply to its PUBLISH";
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + harness::scaled(Duration::from_secs(10));
     while !k.log_text().contains(why) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }

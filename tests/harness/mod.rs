@@ -7,6 +7,12 @@
 //! which sees the host's temporary directory and this repository at the same paths, so that
 //! configs, databases, sockets and modules are shared as they are on 5.6. Files of the
 //! target's own installation (stock modules, schema scripts) are read under [`sysroot`].
+//!
+//! Two environment variables serve runs under a checker such as valgrind (ci/memcheck.sh):
+//! `KAMAILIO_WRAPPER`, a command (words split on white space) that every server is started
+//! through, in front of the Kamailio binary (on 6.0 the root's wrapper puts it in front of the
+//! root's binary, so it runs inside the root); and `KAMAILIO_TIMEOUT_SCALE`, a factor (default
+//! 1) for the harness's waits on a server, see [`scaled`]. Unset, servers start as they always did.
 #![allow(dead_code)]
 
 pub mod db;
@@ -27,6 +33,27 @@ pub const TARGET: &str = env!("KAMAILIO_TARGET");
 pub const KAMAILIO: &str = env!("KAMAILIO_BIN");
 /// The stock module directory, as Kamailio sees it (prefix [`sysroot`] to read it from here).
 pub const STOCK_MODULE_DIR: &str = "/usr/lib/x86_64-linux-gnu/kamailio/modules";
+
+/// The command that servers are started through (`KAMAILIO_WRAPPER`), split into words; empty
+/// when unset.
+pub fn wrapper() -> Vec<String> {
+    std::env::var("KAMAILIO_WRAPPER").map(|w| w.split_whitespace().map(String::from).collect()).unwrap_or_default()
+}
+
+/// `KAMAILIO_TIMEOUT_SCALE` (a positive number; 1 when unset or not a positive number).
+pub fn timeout_scale() -> f64 {
+    parse_scale(std::env::var("KAMAILIO_TIMEOUT_SCALE").ok().as_deref())
+}
+
+fn parse_scale(v: Option<&str>) -> f64 {
+    v.and_then(|v| v.trim().parse::<f64>().ok()).filter(|f| f.is_finite() && *f > 0.0).unwrap_or(1.0)
+}
+
+/// A wait on a server, stretched by [`timeout_scale`] for a server that runs slower than
+/// natively (under valgrind). Unchanged by default.
+pub fn scaled(d: Duration) -> Duration {
+    d.mul_f64(timeout_scale())
+}
 
 /// True when the tests run against Kamailio 6.0.
 pub fn is_6_0() -> bool {
@@ -224,7 +251,17 @@ impl Kamailio {
         std::fs::write(&cfg_path, cfg).unwrap();
 
         let log = dir.join("kamailio.log");
-        let mut cmd = Command::new(KAMAILIO);
+        // Through KAMAILIO_WRAPPER, when set: on 5.6 in front of the binary here; the 6.0
+        // wrapper reads it from the environment and puts it in front of the root's binary.
+        let through = wrapper();
+        let mut cmd = match through.split_first() {
+            Some((first, rest)) if !is_6_0() => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(KAMAILIO);
+                c
+            }
+            _ => Command::new(KAMAILIO),
+        };
         if let Some(root) = &setup.sysroot {
             assert!(is_6_0(), "only the 6.0 wrapper runs another root");
             cmd.env("KAMAILIO_ROOT", root);
@@ -270,7 +307,7 @@ impl Kamailio {
     /// True once a worker answers any SIP request.
     fn sip_answers(&self) -> bool {
         let req = sip_request("OPTIONS", "ping", &[], b"");
-        self.send_udp(&req, Duration::from_millis(500)).is_some()
+        self.send_udp(&req, scaled(Duration::from_millis(500))).is_some()
     }
 
     /// The server log so far.
@@ -313,7 +350,7 @@ impl Kamailio {
     /// Sends one datagram and returns the first reply, if one comes within `wait`.
     pub fn send_udp(&self, data: &[u8], wait: Duration) -> Option<String> {
         let s = UdpSocket::bind("127.0.0.1:0").ok()?;
-        s.set_read_timeout(Some(wait)).ok()?;
+        s.set_read_timeout(Some(scaled(wait))).ok()?;
         let req = String::from_utf8_lossy(data).replace("@LOCAL@", &s.local_addr().ok()?.to_string());
         s.send_to(req.as_bytes(), ("127.0.0.1", self.sip_port)).ok()?;
         let mut buf = vec![0u8; 65535];
@@ -334,7 +371,7 @@ impl Kamailio {
     /// to the same socket with 200 OK. Returns (reply, the server's request).
     pub fn request_and_serve(&self, method: &str, user: &str, headers: &[(&str, &str)]) -> (SipReply, String) {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.set_read_timeout(Some(scaled(Duration::from_secs(5)))).unwrap();
         let local = s.local_addr().unwrap().to_string();
         let req = String::from_utf8_lossy(&sip_request(method, user, headers, b"")).replace("@LOCAL@", &local);
         s.send_to(req.as_bytes(), ("127.0.0.1", self.sip_port)).unwrap();
@@ -359,7 +396,7 @@ impl Kamailio {
     pub fn http(&self, args: &[&str], path: &str) -> SipReply {
         let url = format!("http://127.0.0.1:{}{path}", self.http_port);
         let out = Command::new("curl")
-            .args(["-s", "-i", "--max-time", "10"])
+            .args(["-s", "-i", "--max-time", &scaled(Duration::from_secs(10)).as_secs().to_string()])
             .args(args)
             .arg(&url)
             .output()
@@ -379,7 +416,7 @@ impl Kamailio {
         let out = Command::new("sipp")
             .arg("-sf")
             .arg(&scen)
-            .args(["-i", "127.0.0.1", "-p", &port, "-nostdin", "-timeout", "60s", "-timeout_error"])
+            .args(["-i", "127.0.0.1", "-p", &port, "-nostdin", "-timeout", &format!("{}s", scaled(Duration::from_secs(60)).as_secs()), "-timeout_error"])
             .arg("-trace_err")
             .arg("-error_file")
             .arg(self.dir.join("sipp-errors"))
@@ -438,7 +475,7 @@ impl Kamailio {
         let pid = c.id() as i32;
         // SAFETY: signalling the process group we created for this server.
         unsafe { libc::kill(-pid, libc::SIGTERM) };
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + scaled(wait);
         let mut status = c.try_wait().ok().flatten();
         while status.is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
@@ -588,7 +625,7 @@ impl Kamailio {
     /// `kamcmd`, given up after `wait` (a command whose reply never comes must not hang a test).
     pub fn rpc_within(&self, args: &[&str], wait: Duration) -> Result<String, String> {
         let out = Command::new("timeout")
-            .arg(format!("{}", wait.as_secs().max(1)))
+            .arg(format!("{}", scaled(wait).as_secs().max(1)))
             .arg("kamcmd")
             .arg("-s")
             .arg(format!("unix:{}", self.ctl.display()))
@@ -613,7 +650,7 @@ impl Kamailio {
 
     /// Waits up to `wait` for the main process to exit; true if it did.
     pub fn wait_exit(&mut self, wait: Duration) -> bool {
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + scaled(wait);
         while self.is_running() {
             if Instant::now() > deadline {
                 return false;
@@ -631,7 +668,7 @@ pub fn jsonrpc_at(http_port: u16, method: &str, params: &[String], wait: Duratio
     let req = format!(r#"{{"jsonrpc":"2.0","method":{},"params":[{}],"id":{n}}}"#, json_str(method), params.join(","));
     let url = format!("http://127.0.0.1:{http_port}/RPC");
     let out = Command::new("curl")
-        .args(["-s", "--max-time", &format!("{}", wait.as_secs_f64()), "-H", "Content-Type: application/json", "--data-binary", &req])
+        .args(["-s", "--max-time", &format!("{}", scaled(wait).as_secs_f64()), "-H", "Content-Type: application/json", "--data-binary", &req])
         .arg(&url)
         .output()
         .expect("run curl");
@@ -826,7 +863,7 @@ impl SippServer {
 
     /// Waits up to `wait` until at least `n` requests of `method` have arrived; returns them all.
     pub fn wait_requests(&self, method: &str, n: usize, wait: Duration) -> Vec<SipMsg> {
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + scaled(wait);
         loop {
             let r = self.requests(method);
             if r.len() >= n || Instant::now() > deadline {
@@ -838,7 +875,7 @@ impl SippServer {
 
     /// Waits up to `wait` until SIPp has sent a reply to every request it received.
     pub fn wait_answered(&self, wait: Duration) {
-        let deadline = Instant::now() + wait;
+        let deadline = Instant::now() + scaled(wait);
         loop {
             let m = self.messages();
             let received = m.iter().filter(|m| m.received && !m.method().is_empty()).count();

@@ -233,7 +233,7 @@ pub fn update_contact_codes(k: &Kamailio, call_id: &str) -> Vec<i32> {
 }
 
 pub fn wait_update_contact(k: &Kamailio, call_id: &str) -> i32 {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + super::scaled(Duration::from_secs(5));
     loop {
         if let Some(rc) = update_contact_codes(k, call_id).first() {
             return *rc;
