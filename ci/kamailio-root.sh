@@ -11,9 +11,13 @@
 # starts keeps its PID (unshare and chroot exec), so a harness stops it by PID as usual.
 # At run time KAMAILIO_ROOT_BIND (colon-separated directories) adds more paths, and
 # KAMAILIO_ROOT runs the Kamailio of another Debian 13 root (a copy of this one, e.g. one a
-# test installs a package into).
+# test installs a package into). KAMAILIO_WRAPPER, when set, is a command (e.g. valgrind with
+# its options) that the wrapper puts in front of the root's /usr/sbin/kamailio, so that it runs
+# inside the root too (ci/memcheck.sh).
 #
-# Environment: KAMAILIO_ROOT_CACHE (default ~/.cache/kamailio-root). Needs root, debootstrap
+# Environment: KAMAILIO_ROOT_CACHE (default ~/.cache/kamailio-root); KAMAILIO_ROOT_EXTRA,
+# more packages (space-separated) to install into the root, e.g. valgrind for ci/memcheck.sh
+# (installed into a cached root that lacks them, and kept there). Needs root, debootstrap
 # (installed when missing) and the machine's Debian mirror (ci/debian-mirror.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +28,8 @@ packages=(
     kamailio kamailio-presence-modules kamailio-xml-modules kamailio-sqlite-modules
     kamailio-postgres-modules kamailio-mysql-modules kamailio-utils-modules kamailio-lua-modules
 )
+# shellcheck disable=SC2206 # a list of package names, split on white space
+packages+=(${KAMAILIO_ROOT_EXTRA:-})
 cache=${KAMAILIO_ROOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kamailio-root}
 root=$cache/$suite
 die() { echo "kamailio-root.sh: $*" >&2; exit 1; }
@@ -131,7 +137,7 @@ exec unshare --mount --propagation private /bin/sh -c '
         [ -n "$d" ] && [ -d "$d" ] || continue
         mkdir -p "$r$d" && mount --rbind "$d" "$r$d" || exit 1
     done
-    exec chroot "$r" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec /usr/sbin/kamailio \"\$@\"" "$PWD" "$@"
+    exec chroot "$r" /bin/sh -c "cd \"\$0\" 2>/dev/null || cd /; exec \${KAMAILIO_WRAPPER:-} /usr/sbin/kamailio \"\$@\"" "$PWD" "$@"
 ' sh "$root" "$binds" "$@"
 WRAP
 } > "$wrapper.tmp"
