@@ -284,7 +284,7 @@ impl Kamailio {
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {KAMAILIO}: {e}"));
         let mut k = Kamailio { child: Some(child), dir, sip_port, http_port, ctl, db, log, test_db };
 
-        let deadline = Instant::now() + Duration::from_secs(if expect_up { 20 } else { 10 });
+        let deadline = Instant::now() + scaled(Duration::from_secs(if expect_up { 20 } else { 10 }));
         loop {
             if let Some(status) = k.child.as_mut().unwrap().try_wait().unwrap() {
                 k.child = None;
