@@ -7,7 +7,7 @@ usage: memcheck-report.py TARGET LOGDIR RESULTS REPO > section.md
 RESULTS holds one line per test binary run: `name exit passed failed seconds`. REPO is the
 repository root: a frame whose source file lies under it is ours. Each error (and each
 definite leak, when leak checking was on) is attributed to:
-  - the first frame of ours in its stack: a source file under REPO (its crate: modules/<name>,
+  - the first frame of ours in its stack (and the module .so it runs in): a source file under REPO (its crate: modules/<name>,
     libs/<name>, or the foundation crate for src/), or Rust code of the standard library or a
     dependency (/rustc/..., a cargo registry), which only our modules contain: then to the
     nearest frame under REPO above it, else to "(Rust, module unknown)";
@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-PREFIX = re.compile(r"^==(\d+)== ?(.*)$")
+PREFIX = re.compile(r"^(?:==|--)(\d+)(?:==|--) ?(.*)$")
 FRAME = re.compile(r"^\s+(?:at|by) 0x[0-9A-Fa-f]+: (.*?)(?: \((?:in )?(.*)\))?$")
 LEAK = re.compile(r"are definitely lost in loss record")
 OUR_LIBS = {"xcap_server", "xcap_client", "presence_xml", "pua", "presence_xcapdiff"}
@@ -47,8 +47,31 @@ def is_valgrind(where):
     return "vgpreload_" in where or "vg_replace_" in where or where.startswith("/usr/libexec/valgrind")
 
 
+def loaded_module(frames, repo):
+    """The module of ours (the .so) a stack runs in: the first frame in modules/<name>/ or in a
+    lib<name>.so of ours. Shared crates (the foundation, libs/) are linked into each module."""
+    for func, where in frames:
+        path = (where or "").split(":")[0]
+        rel = path[len(repo) + 1:].split("/") if path.startswith(repo + "/") else []
+        if len(rel) > 2 and rel[0] == "modules":
+            return rel[1]
+        m = re.match(r"lib(\w+)\.so$", os.path.basename(path))
+        if m and m.group(1) in OUR_LIBS:
+            return m.group(1)
+    return None
+
+
 def attribute(frames, repo):
     """(ours, module or object, function) for a stack of (function, where) frames."""
+    ours, where, func = attribute_frame(frames, repo)
+    if ours:
+        module = loaded_module(frames, repo)
+        if module and module != where:
+            where = f"{where} in {module}.so"
+    return ours, where, func
+
+
+def attribute_frame(frames, repo):
     for i, (func, where) in enumerate(frames):
         path = where.split(":")[0] if where else ""
         base = os.path.basename(path)
@@ -77,8 +100,31 @@ def attribute(frames, repo):
     return False, "?", frames[0][0] if frames else "?"
 
 
+def read_block(lines, i):
+    """The error whose heading is lines[i]: (kind, frames, aux, next index), or None."""
+    line = lines[i]
+    nxt = lines[i + 1] if i + 1 < len(lines) else ""
+    if not line or line.startswith((" ", "Warning")) or not FRAME.match(nxt):
+        return None
+    kind = line
+    if LEAK.search(kind):
+        kind = "definitely lost (leak)"
+    elif kind.startswith(("Invalid", "Use of", "Argument")):
+        kind = re.sub(r"\d[\d,]*", "N", kind)
+    frames = []
+    i += 1
+    while i < len(lines) and FRAME.match(lines[i]):
+        m = FRAME.match(lines[i])
+        frames.append((m.group(1), m.group(2) or ""))
+        i += 1
+    aux = lines[i].strip() if i < len(lines) and lines[i].startswith(" ") else ""
+    return kind, frames, aux, i
+
+
 def parse_log(path):
-    """(complete, errors, suppressed): errors as (kind, frames, aux)."""
+    """(complete, errors, suppressions): errors as (kind, frames, aux, count), count being how
+    often it occurred in the process (valgrind prints each context once, and with -s lists
+    the counts at exit); suppressions as {name: count}."""
     lines = []
     with open(path, errors="replace") as f:
         for raw in f:
@@ -86,32 +132,34 @@ def parse_log(path):
             if m:
                 lines.append(m.group(2))
     errors = []
+    counts = {}
     complete = False
-    suppressed = 0
+    suppressions = collections.Counter()
     i = 0
     while i < len(lines):
         line = lines[i]
         if line.startswith("ERROR SUMMARY:"):
             complete = True
-            m = re.search(r"suppressed: (\d+) from", line)
-            suppressed = int(m.group(1)) if m else 0
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        if line and not line.startswith(" ") and FRAME.match(nxt) and not line.startswith("Warning"):
-            kind = line
-            if LEAK.search(kind):
-                kind = "definitely lost (leak)"
-            kind = re.sub(r"\d[\d,]*", "N", kind) if kind.startswith(("Invalid", "Use of", "Argument")) else kind
-            frames = []
-            i += 1
-            while i < len(lines) and FRAME.match(lines[i]):
-                m = FRAME.match(lines[i])
-                frames.append((m.group(1), m.group(2) or ""))
-                i += 1
-            aux = lines[i].strip() if i < len(lines) and lines[i].startswith(" ") else ""
-            errors.append((kind, frames, aux))
-            continue
+        m = re.match(r"used_suppression:\s+(\d+) (\S+)", line)
+        if m:
+            suppressions[m.group(2)] += int(m.group(1))
+        m = re.match(r"(\d+) errors in context \d+ of \d+:", line)
+        if m and i + 1 < len(lines):
+            # The list at exit (-s): the same contexts again, with their counts.
+            block = read_block(lines, i + 1)
+            if block:
+                counts[(block[0], tuple(block[1]))] = int(m.group(1))
+                i = block[3]
+                continue
+        if not complete:
+            block = read_block(lines, i)
+            if block:
+                errors.append(block[:3])
+                i = block[3]
+                continue
         i += 1
-    return complete, errors, suppressed
+    errors = [(k, f, a, counts.get((k, tuple(f)), 1)) for k, f, a in errors]
+    return complete, errors, suppressions
 
 
 def main():
@@ -128,19 +176,25 @@ def main():
     others = collections.Counter()
     examples = {}
     incomplete = 0
-    suppressed = 0
+    suppressed = collections.Counter()
+    occurrences = collections.Counter()
+    summary_suppressed = 0
     commands = collections.Counter()
     for log in logs:
         complete, errors, supp = parse_log(log)
         incomplete += not complete
-        suppressed += supp
+        suppressed.update(supp)
+        with open(log, errors="replace") as f:
+            m = re.search(r"ERROR SUMMARY: .*suppressed: (\d+) from", f.read())
+            summary_suppressed += int(m.group(1)) if m else 0
         with open(log, errors="replace") as f:
             m = re.search(r"== Command: (\S+)", f.read(4096))
             commands[m.group(1) if m else "?"] += 1
-        for kind, frames, aux in errors:
+        for kind, frames, aux, count in errors:
             mine, where, func = attribute(frames, repo)
             key = (kind, where, func)
             (ours if mine else others)[key] += 1
+            occurrences[key] += count
             examples.setdefault(key, (log, frames[:12], aux))
 
     out = []
@@ -152,8 +206,11 @@ def main():
     out.append(f"- Processes checked: {len(logs)} ("
                + ", ".join(f"{n} of {c}" for c, n in sorted(commands.items())) + f"); "
                f"{incomplete} without valgrind's closing summary (killed before their exit)")
-    out.append(f"- Errors in our modules: **{sum(ours.values())}**; elsewhere: {sum(others.values())}; "
-               f"suppressed (ci/memcheck.supp): {suppressed}\n")
+    out.append(f"- Errors in our modules: **{sum(ours.values())}**; elsewhere: {sum(others.values())} "
+               "(reports: each distinct stack once per process that printed it; occurrences: with its repeats)")
+    out.append("- Suppressed (ci/memcheck.supp): "
+               + (", ".join(f"{name} {n}" for name, n in suppressed.most_common())
+                  or f"{summary_suppressed} (valgrind ran without -s: no names)") + "\n")
     out.append("| test binary | exit | passed | failed | seconds |")
     out.append("| --- | --- | --- | --- | --- |")
     for r in runs:
@@ -164,10 +221,11 @@ def main():
         if not table:
             out.append("No errors.\n")
             continue
-        out.append("| count | kind | module / object | function |")
-        out.append("| --- | --- | --- | --- |")
-        for (kind, where, func), n in table.most_common():
-            out.append(f"| {n} | {kind} | `{where}` | `{func}` |")
+        out.append("| reports | occurrences | kind | module / object | function |")
+        out.append("| --- | --- | --- | --- | --- |")
+        for key, n in table.most_common():
+            kind, where, func = key
+            out.append(f"| {n} | {occurrences[key]} | {kind} | `{where}` | `{func}` |")
         out.append("")
         for key, _ in table.most_common(10):
             log, frames, aux = examples[key]

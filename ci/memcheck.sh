@@ -85,7 +85,7 @@ for target in $targets; do
         : > "$out/results"
         export KAMAILIO_WRAPPER="valgrind --tool=memcheck --trace-children=yes --num-callers=40 \
 --fullpath-after= --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
---suppressions=$top/ci/memcheck.supp --log-file=$out/logs/vg.%p.log ${MEMCHECK_VALGRIND_ARGS:-}"
+-s --suppressions=$top/ci/memcheck.supp --log-file=$out/logs/vg.%p.log ${MEMCHECK_VALGRIND_ARGS:-}"
         export KAMAILIO_TIMEOUT_SCALE=$scale
         for t in "${tests[@]}"; do
             t0=$(date +%s)
