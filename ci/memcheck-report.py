@@ -90,10 +90,13 @@ def attribute_frame(frames, repo):
         if func == "???" and not where:
             continue
         obj = where.split(":")[0] if where else "?"
+        if func == "???":
+            # No symbol there: the first named function of the same object, if any.
+            func = next((f"{f2} (via ???)" for f2, w2 in frames[i + 1:] if w2 == where and f2 != "???"), func)
         # A system library's frame: name the Kamailio function (core or stock module) that
         # called into it, too.
         if "kamailio" not in obj:
-            caller = next((f2 for f2, w2 in frames[i + 1:] if "kamailio" in (w2 or "")), None)
+            caller = next((f"{f2} in {os.path.basename(w2)}" for f2, w2 in frames[i + 1:] if "kamailio" in (w2 or "")), None)
             if caller:
                 func = f"{func} (called from {caller})"
         return False, obj, func
