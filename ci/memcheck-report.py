@@ -39,6 +39,12 @@ def crate_of(path, repo):
     return rel[0]
 
 
+def is_our_object(path, repo):
+    """A module file of ours: built in the repository's target directory, or the link to it
+    in a test server's scratch module directory (/tmp/krs-*/modules/<name>.so)."""
+    return path.startswith(repo + "/") or ("/krs-" in path and "/modules/" in path)
+
+
 def is_rust_elsewhere(path):
     return path.startswith("/rustc/") or "/.cargo/registry/" in path or "/.cargo/git/" in path
 
@@ -55,8 +61,8 @@ def loaded_module(frames, repo):
         rel = path[len(repo) + 1:].split("/") if path.startswith(repo + "/") else []
         if len(rel) > 2 and rel[0] == "modules":
             return rel[1]
-        m = re.match(r"lib(\w+)\.so$", os.path.basename(path))
-        if m and m.group(1) in OUR_LIBS:
+        m = re.match(r"(?:lib)?(\w+)\.so$", os.path.basename(path))
+        if m and m.group(1) in OUR_LIBS and is_our_object(path, repo):
             return m.group(1)
     return None
 
@@ -75,8 +81,8 @@ def attribute_frame(frames, repo):
     for i, (func, where) in enumerate(frames):
         path = where.split(":")[0] if where else ""
         base = os.path.basename(path)
-        m = re.match(r"lib(\w+)\.so$", base)
-        if crate_of(path, repo) or (m and m.group(1) in OUR_LIBS and path.startswith(repo)):
+        m = re.match(r"(?:lib)?(\w+)\.so$", base)
+        if crate_of(path, repo) or (m and m.group(1) in OUR_LIBS and is_our_object(path, repo)):
             return True, crate_of(path, repo) or m.group(1), func
         if is_rust_elsewhere(path):
             for f2, w2 in frames[i + 1:]:
