@@ -21,17 +21,23 @@ fn capacity_for(len: usize) -> usize {
 /// A record's tag and the record.
 type Slot<T, A> = (u32, Box<T, A>);
 
+/// The array is a vector even while empty (no allocation then), never an `Option`: a bucket
+/// lives in shared memory, and every byte of what is stored there is written, so that a
+/// process reading a bucket that another process filled reads no byte it could see as
+/// uninitialised. (`None` would write only the vector's pointer word; a checker such as
+/// valgrind, which follows the writes of one process only, then takes its length and
+/// capacity for uninitialised in every process but the one that filled the bucket.)
 pub struct Slots<T, A: Allocator> {
-    v: Option<AVec<Slot<T, A>, A>>,
+    v: AVec<Slot<T, A>, A>,
 }
 
 impl<T, A: Allocator + Clone> Slots<T, A> {
-    pub const fn new() -> Self {
-        Slots { v: None }
+    pub fn new_in(alloc: A) -> Self {
+        Slots { v: AVec::new_in(alloc) }
     }
 
     pub fn len(&self) -> usize {
-        self.v.as_ref().map_or(0, |v| v.len())
+        self.v.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -40,8 +46,8 @@ impl<T, A: Allocator + Clone> Slots<T, A> {
 
     /// Adds `value` with `tag`. On failure the slots are unchanged.
     pub fn push(&mut self, tag: u32, value: T, alloc: A) -> Result<(), AllocError> {
-        let boxed = Box::try_new_in(value, alloc.clone())?;
-        let v = self.v.get_or_insert_with(|| AVec::new_in(alloc));
+        let boxed = Box::try_new_in(value, alloc)?;
+        let v = &mut self.v;
         if v.len() == v.capacity() {
             v.try_reserve_exact(capacity_for(v.len() + 1) - v.len()).map_err(|_| AllocError)?;
         }
@@ -50,11 +56,11 @@ impl<T, A: Allocator + Clone> Slots<T, A> {
     }
 
     fn slots(&self) -> &[Slot<T, A>] {
-        self.v.as_deref().unwrap_or(&[])
+        &self.v
     }
 
     fn slots_mut(&mut self) -> &mut [Slot<T, A>] {
-        self.v.as_deref_mut().unwrap_or(&mut [])
+        &mut self.v
     }
 
     /// Every value, newest first.
@@ -86,19 +92,20 @@ impl<T, A: Allocator + Clone> Slots<T, A> {
     }
 
     fn retain_slots(&mut self, mut keep: impl FnMut(u32, &T) -> bool) {
-        let Some(v) = self.v.as_mut() else { return };
+        let v = &mut self.v;
         v.retain(|(t, b)| keep(*t, b));
         if v.is_empty() {
-            self.v = None;
+            // The array goes back to the allocator.
+            self.v = AVec::new_in(self.v.allocator().clone());
         } else if v.capacity() > capacity_for(v.len()) {
             v.shrink_to(capacity_for(v.len()));
         }
     }
 }
 
-impl<T, A: Allocator + Clone> Default for Slots<T, A> {
+impl<T, A: Allocator + Clone + Default> Default for Slots<T, A> {
     fn default() -> Self {
-        Self::new()
+        Self::new_in(A::default())
     }
 }
 
@@ -109,7 +116,7 @@ mod tests {
 
     #[test]
     fn push_iterate_retain_newest_first() {
-        let mut s: Slots<u32, Global> = Slots::new();
+        let mut s: Slots<u32, Global> = Slots::new_in(Global);
         for i in 0..10 {
             s.push(i % 2, i, Global).unwrap();
         }
@@ -136,8 +143,9 @@ mod tests {
 
     #[test]
     fn the_array_length_follows_the_number_of_records() {
-        let mut s: Slots<u64, Global> = Slots::new();
-        let cap = |s: &Slots<u64, Global>| s.v.as_ref().map_or(0, |v| v.capacity());
+        let mut s: Slots<u64, Global> = Slots::new_in(Global);
+        let cap = |s: &Slots<u64, Global>| s.v.capacity();
+        assert_eq!(cap(&s), 0, "an empty bucket holds no array");
         for i in 0..1000 {
             s.push(i as u32, i, Global).unwrap();
             assert_eq!(cap(&s), capacity_for(s.len()));
@@ -156,6 +164,8 @@ mod tests {
         s.remove_tagged(98, |_| true);
         assert_eq!((s.len(), cap(&s)), (7, 8));
         s.retain(|_| false);
-        assert!(s.v.is_none());
+        assert_eq!((s.len(), cap(&s)), (0, 0), "an emptied bucket gives its array back");
+        s.push(1, 1, Global).unwrap();
+        assert_eq!((s.len(), cap(&s)), (1, 8));
     }
 }

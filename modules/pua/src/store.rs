@@ -132,7 +132,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
         let mut buckets = AVec::new_in(alloc.clone());
         buckets.try_reserve_exact(size.max(1)).map_err(|_| oom())?;
         for _ in 0..size.max(1) {
-            buckets.push(ShmMutex::new(Slots::new()));
+            buckets.push(ShmMutex::new(Slots::new_in(alloc.clone())));
         }
         Ok(MemStore { buckets, alloc })
     }
