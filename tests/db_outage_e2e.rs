@@ -48,11 +48,13 @@ impl Outage {
     fn begin(&self) {
         match self {
             Outage::Postgres(pg) => pg.stop(),
+            // The directory first: then no file (a journal, say) can come or go while the
+            // files are listed and made immutable one by one.
             Outage::Sqlite(dir, ..) => {
+                chattr("+i", dir);
                 for f in sqlite_files(dir) {
                     chattr("+i", &f);
                 }
-                chattr("+i", dir);
             }
         }
     }
@@ -60,11 +62,12 @@ impl Outage {
     fn end(&self) {
         match self {
             Outage::Postgres(pg) => pg.restart(),
+            // The files while the directory still keeps them in place, the directory last.
             Outage::Sqlite(dir, ..) => {
-                chattr("-i", dir);
                 for f in sqlite_files(dir) {
                     chattr("-i", &f);
                 }
+                chattr("-i", dir);
             }
         }
     }
