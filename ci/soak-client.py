@@ -24,6 +24,7 @@ import heapq
 import http.client
 import json
 import random
+import signal
 import sys
 import time
 
@@ -306,36 +307,49 @@ if args.pua_rate > 0:
 lives = {}
 late_max = 0.0
 variant = 0
-while queue:
-    due, _, kind, payload = heapq.heappop(queue)
-    now = time.monotonic()
-    if due > now:
-        time.sleep(due - now)
-    else:
-        late_max = max(late_max, now - due)
-    if kind == "xcap":
-        xcap_op()
-        if due + 1 / args.xcap_rate < end:
-            schedule(due + 1 / args.xcap_rate, "xcap")
-    elif kind == "rules":
-        variant = (variant + 1) % len(RULES)
-        rules_put(f"h{rnd.randint(1, args.hot)}", variant, (200,))
-        if due + 1 / args.rules_rate < end:
-            schedule(due + 1 / args.rules_rate, "rules")
-    elif kind == "pua-new":
-        n = payload
-        count("pua lives")
-        lives[n] = PuaLife(n)
-        schedule(due, "pua-step", (n, 0))
-        if due + 1 / args.pua_rate < end:
-            schedule(due + 1 / args.pua_rate, "pua-new", n + 1)
-    elif kind == "pua-step":
-        n, k = payload
-        delay = lives[n].step(k)
-        if delay is None:
-            del lives[n]
+stopped = False
+
+
+def on_term(signum, frame):
+    raise KeyboardInterrupt
+
+
+# ci/soak.sh stops a client that fell behind with SIGTERM: it still writes what it counted.
+signal.signal(signal.SIGTERM, on_term)
+try:
+    while queue:
+        due, _, kind, payload = heapq.heappop(queue)
+        now = time.monotonic()
+        if due > now:
+            time.sleep(due - now)
         else:
-            schedule(due + delay, "pua-step", (n, k + 1))
+            late_max = max(late_max, now - due)
+        if kind == "xcap":
+            xcap_op()
+            if due + 1 / args.xcap_rate < end:
+                schedule(due + 1 / args.xcap_rate, "xcap")
+        elif kind == "rules":
+            variant = (variant + 1) % len(RULES)
+            rules_put(f"h{rnd.randint(1, args.hot)}", variant, (200,))
+            if due + 1 / args.rules_rate < end:
+                schedule(due + 1 / args.rules_rate, "rules")
+        elif kind == "pua-new":
+            n = payload
+            count("pua lives")
+            lives[n] = PuaLife(n)
+            schedule(due, "pua-step", (n, 0))
+            if due + 1 / args.pua_rate < end:
+                schedule(due + 1 / args.pua_rate, "pua-new", n + 1)
+        elif kind == "pua-step":
+            n, k = payload
+            delay = lives[n].step(k)
+            if delay is None:
+                del lives[n]
+            else:
+                schedule(due + delay, "pua-step", (n, k + 1))
+
+except KeyboardInterrupt:
+    stopped = True
 
 write_out(
     {
@@ -344,5 +358,6 @@ write_out(
         "pres_rules_docs": len(rules_docs),
         "seconds": round(time.monotonic() - start, 1),
         "late_max_s": round(late_max, 3),
+        "stopped": stopped,
     }
 )

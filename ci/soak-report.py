@@ -209,6 +209,8 @@ err_items = [
     ("kamcmd failures while sampling", run["kamcmd_errors"]),
     ("ERROR/CRITICAL/BUG/ALERT lines in Kamailio's log (but the stock presence race below)", run["log_errors"]),
 ]
+if run.get("load_overrun"):
+    failures.append(f"the load did not end within {run['duration'] + 300} s: its clients fell behind and were stopped")
 errors = 0
 for label, n in err_items:
     if n != 0:
