@@ -35,7 +35,7 @@ pub mod xcap_client_api;
 pub mod xml;
 
 pub use db::{Db, DbConn, Value};
-pub use lock::{ShmLock, ShmMutex, TerminationDeferred};
+pub use lock::{DeferringGuard, ShmLock, ShmMutex, ShmMutexGuard, TerminationDeferred};
 pub use mem::{ShmBox, ShmGlobal};
 pub use module::{CfgParam, Fixup, IntParam, ParamValue, Rank, StrParam};
 pub use msg::SipMsg;

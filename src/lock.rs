@@ -75,6 +75,21 @@ impl<T> ShmMutex<T> {
         self.lock.try_lock().then_some(ShmMutexGuard { m: self })
     }
 
+    /// Takes the lock with SIGTERM and SIGINT held back until it is released (see
+    /// [`TerminationDeferred`]): for data that another process reads at shutdown, which a
+    /// worker ended by a stop inside the critical section would leave locked for ever.
+    pub fn lock_deferring(&self) -> DeferringGuard<'_, T> {
+        let deferred = TerminationDeferred::new();
+        DeferringGuard { guard: self.lock(), _deferred: deferred }
+    }
+
+    /// Takes the lock under a deferral the caller already holds: a loop over many locks
+    /// defers termination once, not once per lock. The guard borrows the deferral, so it
+    /// cannot outlive it.
+    pub fn lock_under<'a>(&'a self, _deferred: &'a TerminationDeferred) -> ShmMutexGuard<'a, T> {
+        self.lock()
+    }
+
     /// The underlying lock.
     pub fn raw_lock(&self) -> &ShmLock {
         &self.lock
@@ -104,6 +119,27 @@ impl<T> DerefMut for ShmMutexGuard<'_, T> {
 impl<T> Drop for ShmMutexGuard<'_, T> {
     fn drop(&mut self) {
         self.m.lock.unlock();
+    }
+}
+
+/// Holds a [`ShmMutex`] with termination held back ([`ShmMutex::lock_deferring`]). The fields
+/// drop in order: the lock first, then the deferral, so a signal that came meanwhile is
+/// delivered after the unlock.
+pub struct DeferringGuard<'a, T> {
+    guard: ShmMutexGuard<'a, T>,
+    _deferred: TerminationDeferred,
+}
+
+impl<T> Deref for DeferringGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T> DerefMut for DeferringGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
     }
 }
 
@@ -218,16 +254,22 @@ mod tests {
             match libc::fork() {
                 0 => {
                     libc::signal(libc::SIGTERM, exit_at_once as extern "C" fn(libc::c_int) as libc::sighandler_t);
-                    let _deferred = defer.then(TerminationDeferred::new);
-                    let mut g = m.lock();
-                    *g = 1;
-                    libc::write(ready[1], b"x".as_ptr().cast(), 1);
-                    let mut b = 0u8;
-                    libc::read(go[0], (&mut b as *mut u8).cast(), 1);
-                    *g = 2;
-                    drop(g);
-                    // The pending SIGTERM ends the process here, in its handler (status 0).
-                    drop(_deferred);
+                    let inside = |g: &mut u32| {
+                        *g = 1;
+                        libc::write(ready[1], b"x".as_ptr().cast(), 1);
+                        let mut b = 0u8;
+                        libc::read(go[0], (&mut b as *mut u8).cast(), 1);
+                        *g = 2;
+                    };
+                    if defer {
+                        let mut g = m.lock_deferring();
+                        inside(&mut g);
+                        // Unlocks, then lets the pending SIGTERM in: the process ends here,
+                        // in its handler (status 0).
+                        drop(g);
+                    } else {
+                        inside(&mut m.lock());
+                    }
                     libc::_exit(3);
                 }
                 pid if pid > 0 => {
@@ -268,16 +310,40 @@ mod tests {
         assert!(!sigterm_inside_the_lock(false));
     }
 
+    /// True when this thread holds back SIGTERM and SIGINT.
+    fn termination_blocked() -> bool {
+        // SAFETY: reads this thread's mask into a local set.
+        unsafe {
+            let mut cur: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
+            libc::sigismember(&cur, libc::SIGTERM) == 1 && libc::sigismember(&cur, libc::SIGINT) == 1
+        }
+    }
+
+    #[test]
+    fn a_deferring_lock_holds_termination_back_while_locked() {
+        let m = shared(0u32);
+        assert!(!termination_blocked());
+        let mut g = m.lock_deferring();
+        *g += 1;
+        assert!(termination_blocked());
+        assert!(m.try_lock().is_none());
+        drop(g);
+        assert!(!termination_blocked());
+        assert_eq!(m.try_lock().map(|g| *g), Some(1));
+        let deferred = TerminationDeferred::new();
+        for _ in 0..3 {
+            *m.lock_under(&deferred) += 1;
+            assert!(termination_blocked(), "the loop's deferral lasts across its locks");
+        }
+        drop(deferred);
+        assert!(!termination_blocked());
+        assert_eq!(m.try_lock().map(|g| *g), Some(4));
+    }
+
     #[test]
     fn deferral_guards_nest_and_restore_the_mask() {
-        let blocked = || {
-            // SAFETY: reads this thread's mask into a local set.
-            unsafe {
-                let mut cur: libc::sigset_t = std::mem::zeroed();
-                libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
-                libc::sigismember(&cur, libc::SIGTERM) == 1 && libc::sigismember(&cur, libc::SIGINT) == 1
-            }
-        };
+        let blocked = termination_blocked;
         assert!(!blocked());
         let outer = TerminationDeferred::new();
         {

@@ -6,7 +6,6 @@ use std::fmt;
 
 use allocator_api2::alloc::Allocator;
 use allocator_api2::vec::Vec as AVec;
-use kamailio::lock::ShmMutexGuard;
 use kamailio::{ShmMutex, TerminationDeferred};
 
 use crate::slots::Slots;
@@ -98,17 +97,12 @@ pub enum Sweep {
 /// A bucket: the records of the presentities that hash to it.
 type Bucket<A> = Slots<Packed<A>, A>;
 
-/// A bucket's lock, taken while this process holds back termination. Kamailio's workers end
-/// (`_exit`) wherever a stop finds them; one that ended inside a bucket would leave it locked
-/// for ever, and the main process's shutdown write would wait for it until the core aborts the
-/// stop. The guard borrows the deferral, so the deferral outlives it: the bucket is unlocked
-/// before a pending SIGTERM is let through.
-fn hold<'a, A: Allocator + Clone>(b: &'a ShmMutex<Bucket<A>>, _deferred: &'a TerminationDeferred) -> ShmMutexGuard<'a, Bucket<A>> {
-    b.lock()
-}
-
 /// The in-memory table: `size` buckets, each behind its own process-shared lock; records
-/// hash by presentity URI. Every critical section runs with termination deferred ([`hold`]).
+/// hash by presentity URI. Every bucket is locked with termination held back
+/// ([`ShmMutex::lock_deferring`], or [`ShmMutex::lock_under`] one deferral in a loop over
+/// buckets): Kamailio's workers end (`_exit`) wherever a stop finds them, and one that ended
+/// inside a bucket would leave it locked for ever, so the main process's shutdown write would
+/// wait for it until the core aborts the stop.
 pub struct MemStore<A: Allocator + Clone> {
     buckets: AVec<ShmMutex<Bucket<A>>, A>,
     alloc: A,
@@ -161,7 +155,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
     /// Every record, unpacked (for persistence).
     pub fn snapshot(&self) -> Vec<Record> {
         let deferred = TerminationDeferred::new();
-        self.buckets.iter().flat_map(|b| hold(b, &deferred).iter().map(Packed::unpack).collect::<Vec<_>>()).collect()
+        self.buckets.iter().flat_map(|b| b.lock_under(&deferred).iter().map(Packed::unpack).collect::<Vec<_>>()).collect()
     }
 
     /// Every record of the buckets that are not locked, unpacked, and how many buckets are
@@ -184,14 +178,13 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
     /// Memory held by the records (their buffers), for statistics.
     pub fn heap_bytes(&self) -> usize {
         let deferred = TerminationDeferred::new();
-        self.buckets.iter().map(|b| hold(b, &deferred).iter().map(|p| p.heap_size() + std::mem::size_of::<Packed<A>>()).sum::<usize>()).sum()
+        self.buckets.iter().map(|b| b.lock_under(&deferred).iter().map(|p| p.heap_size() + std::mem::size_of::<Packed<A>>()).sum::<usize>()).sum()
     }
 }
 
 impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn publication(&self, key: &PubKey, etag: Option<&[u8]>, bump: bool) -> StoreResult<Option<Record>> {
-        let deferred = TerminationDeferred::new();
-        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
+        let mut b = self.bucket(&key.pres_uri).lock_deferring();
         let found = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, etag)).map(|p| {
             if bump {
                 p.version = p.version.wrapping_add(1);
@@ -202,8 +195,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn publication_accepted(&self, key: &PubKey, old_etag: Option<&[u8]>, rec: Record) -> StoreResult<()> {
-        let deferred = TerminationDeferred::new();
-        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
+        let mut b = self.bucket(&key.pres_uri).lock_deferring();
         if let Some(old) = old_etag {
             if let Some(p) = b.tagged_mut(tag(&key.pres_uri)).find(|p| key.matches(*p, Some(old))) {
                 p.expires = rec.expires;
@@ -222,29 +214,26 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn remove_publication(&self, key: &PubKey, etag: Option<&[u8]>) -> StoreResult<()> {
-        let deferred = TerminationDeferred::new();
-        let mut b = hold(self.bucket(&key.pres_uri), &deferred);
+        let mut b = self.bucket(&key.pres_uri).lock_deferring();
         b.remove_tagged(tag(&key.pres_uri), |p| key.matches(p, etag));
         Ok(())
     }
 
     fn subscription(&self, key: &SubKey) -> StoreResult<Option<Record>> {
-        let deferred = TerminationDeferred::new();
-        let found = hold(self.bucket(&key.pres_uri), &deferred).tagged(tag(&key.pres_uri)).find(|p| key.matches(*p)).map(Packed::unpack);
+        let found = self.bucket(&key.pres_uri).lock_deferring().tagged(tag(&key.pres_uri)).find(|p| key.matches(*p)).map(Packed::unpack);
         Ok(found)
     }
 
     fn insert(&self, rec: Record) -> StoreResult<()> {
-        let deferred = TerminationDeferred::new();
         let p = self.pack(&rec)?;
-        let mut b = hold(self.bucket(&rec.pres_uri), &deferred);
+        let mut b = self.bucket(&rec.pres_uri).lock_deferring();
         self.push(&mut b, p)
     }
 
     fn dialog_by_call_id(&self, pres_uri: &[u8], call_id: &[u8], from_tag: Option<&[u8]>) -> StoreResult<Option<Record>> {
         let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let b = hold(b, &deferred);
+            let b = b.lock_under(&deferred);
             let found = b.iter().find(|p| p.is_subscription() && p.call_id() == call_id && from_tag.is_none_or(|t| p.from_tag() == t));
             if let Some(p) = found {
                 return Ok(Some(p.unpack()));
@@ -254,9 +243,8 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     }
 
     fn confirm_dialog(&self, rec: Record) -> StoreResult<()> {
-        let deferred = TerminationDeferred::new();
         let packed = self.pack(&rec)?;
-        let mut b = hold(self.bucket(&rec.pres_uri), &deferred);
+        let mut b = self.bucket(&rec.pres_uri).lock_deferring();
         b.retain(|p| !(p.is_subscription() && p.call_id() == &rec.call_id[..]));
         self.push(&mut b, packed)
     }
@@ -264,7 +252,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn dialog(&self, pres_uri: &[u8], id: &DialogId) -> StoreResult<Option<Record>> {
         let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            if let Some(p) = hold(b, &deferred).iter().find(|p| id.matches(*p)) {
+            if let Some(p) = b.lock_under(&deferred).iter().find(|p| id.matches(*p)) {
                 return Ok(Some(p.unpack()));
             }
         }
@@ -274,7 +262,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn update_dialog(&self, pres_uri: &[u8], id: &DialogId, expires: u32, cseq: u32, remote_contact: Option<&[u8]>) -> StoreResult<bool> {
         let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let mut b = hold(b, &deferred);
+            let mut b = b.lock_under(&deferred);
             if let Some(p) = b.iter_mut().find(|p| id.matches(*p)) {
                 p.expires = expires;
                 p.cseq = cseq;
@@ -290,9 +278,9 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
     fn remove_dialog(&self, pres_uri: &[u8], call_id: &[u8]) -> StoreResult<()> {
         let deferred = TerminationDeferred::new();
         for b in self.buckets_for(pres_uri) {
-            let mut b = hold(b, &deferred);
+            let mut b = b.lock_under(&deferred);
             b.retain(|p| !(p.is_subscription() && p.call_id() == call_id));
-            }
+        }
         Ok(())
     }
 
@@ -300,7 +288,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
         let deferred = TerminationDeferred::new();
         let mut out = Vec::new();
         for b in self.buckets.iter() {
-            out.extend(hold(b, &deferred).iter().filter(|p| !p.id().is_empty() && p.id().starts_with(did) && !p.pres_uri().is_empty()).map(|p| p.pres_uri().to_vec()));
+            out.extend(b.lock_under(&deferred).iter().filter(|p| !p.id().is_empty() && p.id().starts_with(did) && !p.pres_uri().is_empty()).map(|p| p.pres_uri().to_vec()));
         }
         Ok(out)
     }
@@ -309,7 +297,7 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
         let deferred = TerminationDeferred::new();
         let mut due = Vec::new();
         for b in self.buckets.iter() {
-            let mut b = hold(b, &deferred);
+            let mut b = b.lock_under(&deferred);
             b.retain(|p| match sweep_decision(p.expires, p.desired_expires, now, update_period, min_expires) {
                 Sweep::Keep => true,
                 // A dialog still waiting for its first reply is left to the reply or timeout.
@@ -320,13 +308,13 @@ impl<A: Allocator + Clone + Send + Sync> Store for MemStore<A> {
                 }
                 Sweep::Remove => false,
             });
-            }
+        }
         Ok(due)
     }
 
     fn count(&self) -> StoreResult<usize> {
         let deferred = TerminationDeferred::new();
-        Ok(self.buckets.iter().map(|b| hold(b, &deferred).len()).sum())
+        Ok(self.buckets.iter().map(|b| b.lock_under(&deferred).len()).sum())
     }
 }
 
