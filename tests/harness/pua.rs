@@ -224,11 +224,11 @@ pub fn sleep_ms(ms: u64) {
 
 /// The return codes the config logged for pua_update_contact() on NOTIFYs of `call_id`.
 pub fn update_contact_codes(k: &Kamailio, call_id: &str) -> Vec<i32> {
-    let needle = format!("pua_update_contact returned ");
+    let needle = "pua_update_contact returned ";
     k.log_text()
         .lines()
-        .filter(|l| l.contains(&needle) && l.ends_with(&format!("for call-id {call_id}")))
-        .filter_map(|l| l.split(&needle).nth(1)?.split_whitespace().next()?.parse().ok())
+        .filter(|l| l.contains(needle) && l.ends_with(&format!("for call-id {call_id}")))
+        .filter_map(|l| l.split(needle).nth(1)?.split_whitespace().next()?.parse().ok())
         .collect()
 }
 
