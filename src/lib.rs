@@ -30,6 +30,7 @@ pub mod target;
 pub mod timer;
 pub mod timer_process;
 pub mod tm;
+pub mod valgrind;
 pub mod xcap;
 pub mod xcap_client_api;
 pub mod xml;

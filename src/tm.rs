@@ -76,8 +76,12 @@ unsafe extern "C" fn completed(_t: *mut sys::cell, _type: c_int, ps: *mut sys::t
         // SAFETY: as above; the slot is NULL once we took the pending callback.
         let pending = unsafe { slot.as_mut() }.map(|s| std::mem::replace(s, std::ptr::null_mut()));
         let Some(p) = pending.filter(|p| !p.is_null()) else { return };
-        // SAFETY: `p` is the ShmBox leaked by send(); it is taken exactly once.
-        let pending = unsafe { ShmBox::from_raw_in(p as *mut Pending, Shm) };
+        // SAFETY: `p` is the ShmBox leaked by send(); it is taken exactly once. Another
+        // process may have filled it (see crate::valgrind).
+        let pending = unsafe {
+            crate::valgrind::mark_defined(std::slice::from_raw_parts(p as *const u8, std::mem::size_of::<Pending>()));
+            ShmBox::from_raw_in(p as *mut Pending, Shm)
+        };
         // FAKED_REPLY is (sip_msg*)-1: tm's stand-in when no reply came.
         let reply = if ps.rpl as isize == -1 { None } else { unsafe { SipMsg::from_raw(ps.rpl) } };
         (pending.f)(ps.code, reply, pending.cookie);
@@ -174,7 +178,10 @@ unsafe extern "C" fn completed_data(_t: *mut sys::cell, _type: c_int, ps: *mut s
         // and freed before the callback runs.
         let (f, data) = unsafe {
             let b = p as *const u8;
+            // The block may come from another process, whose writes valgrind cannot see here.
+            crate::valgrind::mark_defined(std::slice::from_raw_parts(b, 2 * WORD));
             let len = (b as *const usize).read_unaligned();
+            crate::valgrind::mark_defined(std::slice::from_raw_parts(b.add(2 * WORD), len));
             let f = std::mem::transmute::<usize, OnReply>((b.add(WORD) as *const usize).read_unaligned());
             let data = std::slice::from_raw_parts(b.add(2 * WORD), len).to_vec();
             crate::mem::shm_free(p);
