@@ -20,46 +20,32 @@ const MAKE_MEM_DEFINED: usize = MEMCHECK_BASE + 2;
 const RUNNING_ON_VALGRIND: usize = 0x1001;
 
 /// Runs client request `args[0]` with arguments `args[1..]`; `default` outside valgrind.
-#[cfg(target_arch = "x86_64")]
 fn client_request(default: usize, args: [usize; 6]) -> usize {
+    #[allow(unused_mut)]
     let mut result = default;
-    // SAFETY: the rotations of rdi add up to 128 bits (rdi unchanged, declared clobbered
-    // anyway) and `xchg rbx, rbx` is a no-op: on the CPU nothing changes. Under valgrind the
-    // sequence makes it read the six words at rax (valid for the call) and put the answer in
-    // rdx.
+    // SAFETY (both): the four rotations of one register add up to 128 bits (it is declared
+    // clobbered anyway) and the last instruction moves a register onto itself: on the CPU
+    // nothing changes. Under valgrind the sequence makes it read the six words at the pointer
+    // register (valid for the call) and answer in the result register.
+    #[cfg(target_arch = "x86_64")]
     unsafe {
         std::arch::asm!(
             "rol rdi, 3", "rol rdi, 13", "rol rdi, 61", "rol rdi, 51", "xchg rbx, rbx",
-            inout("rdx") result,
-            in("rax") args.as_ptr(),
-            inout("rdi") 0usize => _,
+            inout("rdx") result, in("rax") args.as_ptr(), inout("rdi") 0usize => _,
             options(nostack, preserves_flags),
         );
     }
-    result
-}
-
-/// Runs client request `args[0]` with arguments `args[1..]`; `default` outside valgrind.
-#[cfg(target_arch = "aarch64")]
-fn client_request(default: usize, args: [usize; 6]) -> usize {
-    let mut result = default;
-    // SAFETY: four rotations of x12 by 128 bits in all and `orr x10, x10, x10` change nothing
-    // on the CPU; under valgrind it reads the six words at x4 and answers in x3.
+    #[cfg(target_arch = "aarch64")]
     unsafe {
         std::arch::asm!(
             "ror x12, x12, #3", "ror x12, x12, #13", "ror x12, x12, #51", "ror x12, x12, #61", "orr x10, x10, x10",
-            inout("x3") result,
-            in("x4") args.as_ptr(),
-            inout("x12") 0usize => _,
+            inout("x3") result, in("x4") args.as_ptr(), inout("x12") 0usize => _,
             options(nostack, preserves_flags),
         );
     }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = args;
     result
-}
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn client_request(default: usize, _args: [usize; 6]) -> usize {
-    default
 }
 
 /// Tells memcheck (when the process runs under it) that `bytes` are initialised: for shm that
