@@ -34,7 +34,7 @@
 #
 # Every SAMPLE seconds (default SECONDS/30, between 5 and 60) it records Kamailio's shm
 # (core.shmmem), each process's pkg (kex's pkg.stats: a process refreshes its figures when it
-# runs a route), each process's VmRSS (/proc), the CPU the processes used, and the rows of
+# runs a route), each process's VmRSS and RssAnon (/proc), the CPU the processes used, and the rows of
 # the tables xcap, pua, presentity, active_watchers and watchers (sqlite3). When the load
 # has ended it keeps sampling until what expires has been removed (at most DRAIN seconds,
 # default 120), then writes a Markdown report and a PNG plot of the series
@@ -53,8 +53,11 @@
 #     sampled is at most MEM_TOL_KB (default 256 KB), MEM_TOL_PCT (default 2) percent of the
 #     series' mean or twice the residuals' standard deviation (the swing of what is alive),
 #     whichever is larger; and after the drain, with every record expired and removed and tm
-#     idle, at most MEM_TOL_KB above what it was before the load (RSS is reported, not
-#     judged: it grows as processes first touch pages of the shared heap);
+#     idle, at most MEM_TOL_KB above what it was before the load; each process's private
+#     memory (RssAnon: malloc'd memory, libxml2's and the Rust heap's, which pkg and shm do
+#     not show) flat once warm by the same measure (not after the drain: malloc keeps what
+#     was freed); RSS as a whole is reported, not judged: it grows as processes first touch
+#     pages of the shared heap;
 #   - tables bounded: after the warm-up presentity, active_watchers and pua never hold more
 #     rows than the load's rates times the longest life of a record (its expiry plus the
 #     cleaning timer's period, +20%), watchers no more than the watcher/presentity pairs of
@@ -257,8 +260,10 @@ take_sample() { # phase
             kamcmd_errors=$((kamcmd_errors + 1))
         fi
         for p in $(group_pids); do
-            rss=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$p/status" 2>/dev/null || true)
-            [ -n "$rss" ] && printf '%s\t%s\trss %s\t%s\n' "$t" "$phase" "$p" "$rss"
+            # VmRSS, and RssAnon: the process's private memory (what malloc holds, libxml2's
+            # and the Rust heap's, and the pkg pool's pages as they are touched).
+            awk -v t="$t" -v ph="$phase" -v p="$p" '$1 == "VmRSS:" { printf "%s\t%s\trss %s\t%d\n", t, ph, p, $2 * 1024 }
+                $1 == "RssAnon:" { printf "%s\t%s\theap %s\t%d\n", t, ph, p, $2 * 1024 }' "/proc/$p/status" 2>/dev/null || true
         done
         printf '%s\t%s\tcpu ticks\t%s\n' "$t" "$phase" "$(cpu_ticks "${PID[server]}")"
         printf '%s\t%s\trows xcap\t%s\n' "$t" "$phase" "$(rows xcap xcap)"

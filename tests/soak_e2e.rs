@@ -100,9 +100,9 @@ fn tail(s: &str, n: usize) -> String {
 }
 
 /// Runs ci/soak-report.py on made-up samples: shm in use as a function of time during the
-/// load and after the drain, the rows of presentity after the drain. Returns (exit success,
-/// report).
-fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32) -> (bool, String) {
+/// load and after the drain, the rows of presentity after the drain, a process's private
+/// memory as a function of time. Returns (exit success, report).
+fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32, heap: impl Fn(f64) -> f64) -> (bool, String) {
     let dir = scratch_dir("soak-report");
     let mut tsv = String::from("t\tphase\tseries\tvalue\n");
     let mut t = 0.0;
@@ -111,6 +111,7 @@ fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32) ->
         tsv += &format!("{t}\tload\tshm used\t{}\n", shm(t) as u64);
         tsv += &format!("{t}\tload\tpkg 100\t{}\n", 900_000 + (t as u64 % 3) * 1000);
         tsv += &format!("{t}\tload\trss 100\t{}\n", 20_000_000 + t as u64 * 1000);
+        tsv += &format!("{t}\tload\theap 100\t{}\n", heap(t) as u64);
         tsv += &format!("{t}\tload\tcpu ticks\t{ticks}\n");
         for (tb, v) in [("xcap", 150), ("presentity", 200), ("active_watchers", 50), ("watchers", 30), ("pua", 60)] {
             tsv += &format!("{t}\tload\trows {tb}\t{v}\n");
@@ -119,6 +120,8 @@ fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32) ->
     }
     tsv += &format!("640\tfinal\tshm used\t{}\n", shm_final as u64);
     tsv += "640\tfinal\tpkg 100\t900000\n";
+    // What malloc keeps after the drain is not judged: it keeps what it was given back.
+    tsv += &format!("640\tfinal\theap 100\t{}\n", heap(600.0) as u64 + 5_000_000);
     for (tb, v) in [("xcap", 150), ("presentity", presentity_final), ("active_watchers", 0), ("watchers", 30), ("pua", 0)] {
         tsv += &format!("640\tfinal\trows {tb}\t{v}\n");
     }
@@ -148,17 +151,23 @@ fn report_on(shm: impl Fn(f64) -> f64, shm_final: f64, presentity_final: u32) ->
 fn the_verdict_fails_on_a_leak_and_on_rows_left_behind() {
     // Flat with noise (±200 KB), back to where it started after the drain: passes.
     let flat = |t: f64| 8e6 + 2e5 * ((t / 20.0) as u64 % 3) as f64 - 2e5;
-    let (ok, md) = report_on(flat, flat(0.0), 0);
+    let heap = |t: f64| 3e6 + 1e5 * ((t / 20.0) as u64 % 2) as f64;
+    let (ok, md) = report_on(flat, flat(0.0), 0, heap);
     assert!(ok && md.contains("verdict: PASS"), "a flat run must pass:\n{md}");
+    assert!(md.contains("| private 100 ("), "the private memory is judged:\n{md}");
     // 1 KB/s more shm (about 3.5 MB an hour), kept after the drain: fails on shm.
-    let (ok, md) = report_on(|t| 8e6 + 1024.0 * t, 8e6 + 1024.0 * 600.0, 0);
+    let (ok, md) = report_on(|t| 8e6 + 1024.0 * t, 8e6 + 1024.0 * 600.0, 0, heap);
     assert!(!ok && md.contains("verdict: FAIL") && md.contains("shm in use: grew"), "a leak must fail:\n{md}");
     assert!(md.contains("figure: memory_flat no"), "{md}");
     // Flat while loaded, but 1 MB more once everything is gone: fails on what is retained.
-    let (ok, md) = report_on(flat, flat(0.0) + 1e6, 0);
+    let (ok, md) = report_on(flat, flat(0.0) + 1e6, 0, heap);
     assert!(!ok && md.contains("shm in use: 976.6 KB more after the drain"), "retained memory must fail:\n{md}");
     // Publications left after the drain: fails on the tables.
-    let (ok, md) = report_on(|_| 8e6, 8e6, 3);
+    let (ok, md) = report_on(|_| 8e6, 8e6, 3, heap);
     assert!(!ok && md.contains("presentity: 3 rows after the drain, expected 0"), "rows left must fail:\n{md}");
     assert!(md.contains("figure: tables_bounded no"), "{md}");
+    // A process whose private memory grows by 1 KB/s (what malloc'd memory a NOTIFY body
+    // leaks would do), while shm and pkg stay flat: fails on that process.
+    let (ok, md) = report_on(flat, flat(0.0), 0, |t| 3e6 + 1024.0 * t);
+    assert!(!ok && md.contains("private 100 (?): grew"), "a leak of private memory must fail:\n{md}");
 }
