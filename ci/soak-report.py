@@ -324,8 +324,10 @@ lines += [
     f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores. Load for {run['duration']} s "
     f"(ended after {run['load_end']:.0f} s), samples every {run['sample']} s, warm-up {run['warmup']} s, then "
     f"{run['drain_s']} s of drain (at most {run['drain_max']}). Kamailio used {cpu_pct:.1f}% of one core during the load. "
-    f"Database: {run.get('db', '?')}. UDP datagrams dropped by the kernel for full receive buffers meanwhile (the whole "
-    f"network namespace): {run.get('udp_rcvbuf_drops', '?')}.",
+    f"Database: {run.get('db', '?')}. UDP datagrams dropped by the kernel for full receive buffers meanwhile: "
+    f"{run.get('sip_socket_drops', '?')} at Kamailio's SIP socket, {run.get('udp_rcvbuf_drops', '?')} in the whole "
+    f"network namespace (other runs' sockets included). A drop costs a retransmission, or a transaction when all of "
+    f"them are dropped: an overloaded machine shows here first.",
     "",
     "Rates (SCALE " + str(run["scale"]) + "): "
     f"XCAP {r['xcap']} requests/s over {run['xcap_users']} users, pres-rules PUT {r['pres_rules']}/s over {run['hot']} presentities, "

@@ -224,6 +224,8 @@ sipp_load() { # tag scenario inf rate
 # UDP datagrams the kernel dropped for full receive buffers (all of this network namespace's
 # sockets: informational, the retransmissions of SIP absorb them).
 udp_drops() { awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp; }
+# Those of Kamailio's SIP socket alone (/proc/net/udp: local address, ..., drops last).
+sip_drops() { awk -v p="$(printf '%04X' "$sip_port")" 'NR > 1 && $2 ~ (":" p "$") { d += $NF } END { print d + 0 }' /proc/net/udp; }
 drops0=$(udp_drops)
 t_start=$(date +%s.%N)
 sipp_load publish soak-publish.xml "$work/publish.csv" "$pub_rate"
@@ -322,6 +324,7 @@ while alive && ! drained && [ $((SECONDS - drain_t0)) -lt "$drain_max" ]; do
 done
 alive && take_sample final
 drain_s=$((SECONDS - drain_t0))
+sip_drops=$(sip_drops)
 
 # ---------------------------------------------------------------- errors and crashes
 dead=0
@@ -354,7 +357,7 @@ sipp_stat() { # tag column
     echo "},"
     echo "\"client_exit\": $rc_client, \"kamcmd_errors\": $kamcmd_errors, \"log_errors\": $((log_err - presence_race)), \"presence_race_lines\": $presence_race,"
     echo "\"crash_lines\": $crash_lines, \"dead_processes\": $dead, \"processes\": $(wc -l <"$work/pids.start"),"
-    echo "\"alive\": $(alive && echo true || echo false), \"udp_rcvbuf_drops\": $(($(udp_drops) - drops0)),"
+    echo "\"alive\": $(alive && echo true || echo false), \"udp_rcvbuf_drops\": $(($(udp_drops) - drops0)), \"sip_socket_drops\": $sip_drops,"
     echo "\"mem_tol_kb\": ${MEM_TOL_KB:-256}, \"mem_tol_pct\": ${MEM_TOL_PCT:-2}, \"clk_tck\": $clk_tck"
     echo "}"
 } >"$work/run.json"
