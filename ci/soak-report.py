@@ -125,7 +125,7 @@ def judge(name, label, after_drain=True):
     mem_rows.append(
         f"| {label} | {fmt_kb(before)} | {fmt_kb(min(vals))}–{fmt_kb(max(vals))} | {s * 60 / 1024:+.2f} | "
         f"{growth / 1024:+.1f} (tolerance {fmt_kb(tol)}) | {'-' if not final else fmt_kb(final[-1])} | "
-        f"{retained / 1024:+.1f}{'' if after_drain else ' (not judged)'} | "
+        f"{f'{retained / 1024:+.1f}' if after_drain else 'not judged'} | "
         f"{'flat' if ok and rok else 'GROWS'} |"
     )
     return s
