@@ -372,8 +372,9 @@ lines += [
 lines += ["", "## Errors and crashes", "", "| what | count |", "|---|---:|"]
 lines += [f"| {label} | {n} |" for label, n in err_items]
 lines += [
-    f"| not counted: ERROR lines of a race inside the stock presence module (publ_notify, then notify() finds the "
-    f"watcher removed by an un-SUBSCRIBE or expiry meanwhile) | {run.get('presence_race_lines', 0)} |",
+    f"| not counted: ERROR lines of a race inside the stock presence module (publ_notify or pres_refresh_watchers, then "
+    f"notify() finds the watcher removed by an un-SUBSCRIBE or expiry meanwhile, and its callers' lines) | "
+    f"{run.get('presence_race_lines', 0)} |",
     f"| processes gone (of {run['processes']}) | {run['dead_processes']} |",
     f"| crash lines in the log | {run['crash_lines']} |",
     f"| main process alive at the end | {'yes' if run['alive'] else 'NO'} |",
