@@ -45,9 +45,9 @@ impl<T, A: Allocator + Clone> Slots<T, A> {
     }
 
     /// Adds `value` with `tag`. On failure the slots are unchanged.
-    pub fn push(&mut self, tag: u32, value: T, alloc: A) -> Result<(), AllocError> {
-        let boxed = Box::try_new_in(value, alloc)?;
+    pub fn push(&mut self, tag: u32, value: T) -> Result<(), AllocError> {
         let v = &mut self.v;
+        let boxed = Box::try_new_in(value, v.allocator().clone())?;
         if v.len() == v.capacity() {
             v.try_reserve_exact(capacity_for(v.len() + 1) - v.len()).map_err(|_| AllocError)?;
         }
@@ -118,7 +118,7 @@ mod tests {
     fn push_iterate_retain_newest_first() {
         let mut s: Slots<u32, Global> = Slots::new_in(Global);
         for i in 0..10 {
-            s.push(i % 2, i, Global).unwrap();
+            s.push(i % 2, i).unwrap();
         }
         assert_eq!(s.iter().copied().collect::<Vec<_>>(), (0..10).rev().collect::<Vec<_>>());
         assert_eq!(s.tagged(1).copied().collect::<Vec<_>>(), vec![9, 7, 5, 3, 1]);
@@ -147,7 +147,7 @@ mod tests {
         let cap = |s: &Slots<u64, Global>| s.v.capacity();
         assert_eq!(cap(&s), 0, "an empty bucket holds no array");
         for i in 0..1000 {
-            s.push(i as u32, i, Global).unwrap();
+            s.push(i as u32, i).unwrap();
             assert_eq!(cap(&s), capacity_for(s.len()));
         }
         s.retain(|v| *v < 10);
@@ -157,15 +157,15 @@ mod tests {
         s.retain(|v| *v < 8);
         assert_eq!((s.len(), cap(&s)), (7, 8));
         // A record that comes and goes leaves the array as it was.
-        s.push(99, 99, Global).unwrap();
-        s.push(98, 98, Global).unwrap();
+        s.push(99, 99).unwrap();
+        s.push(98, 98).unwrap();
         assert_eq!(cap(&s), 16);
         s.remove_tagged(99, |_| true);
         s.remove_tagged(98, |_| true);
         assert_eq!((s.len(), cap(&s)), (7, 8));
         s.retain(|_| false);
         assert_eq!((s.len(), cap(&s)), (0, 0), "an emptied bucket gives its array back");
-        s.push(1, 1, Global).unwrap();
+        s.push(1, 1).unwrap();
         assert_eq!((s.len(), cap(&s)), (1, 8));
     }
 }

@@ -149,7 +149,7 @@ impl<A: Allocator + Clone + Send + Sync> MemStore<A> {
     }
 
     fn push(&self, b: &mut Bucket<A>, p: Packed<A>) -> StoreResult<()> {
-        b.push(tag(p.pres_uri()), p, self.alloc.clone()).map_err(|_| oom())
+        b.push(tag(p.pres_uri()), p).map_err(|_| oom())
     }
 
     /// Every record, unpacked (for persistence).
