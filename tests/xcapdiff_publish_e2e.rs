@@ -149,6 +149,9 @@ on_every_backend!(
     a_burst_of_100_puts_ends_with_the_last_etag_and_blocks_no_worker,
 );
 
+/// A change to make: its name, the HTTP method, the path and the body with its content type.
+type Change<'a> = (&'a str, &'a str, String, Option<(&'a str, &'a str)>);
+
 fn every_change_of_alices_documents_notifies_her_watcher_within_a_second() {
     let k = start(&[], Vec::new());
     let lists = put(&k, LISTS_PATH, LISTS_TYPE, LISTS);
@@ -165,7 +168,7 @@ fn every_change_of_alices_documents_notifies_her_watcher_within_a_second() {
     assert_eq!(document(&first.body, RULES_SEL).and_then(|d| d.1), Some(rules_etag.clone()), "{}", first.body);
     let mut seen = 1;
 
-    let steps: [(&str, &str, String, Option<(&str, &str)>); 3] = [
+    let steps: [Change; 3] = [
         ("document PUT", "PUT", LISTS_PATH.to_string(), Some((LISTS_TYPE, &LISTS.replace("bob", "bobby")))),
         ("element PUT", "PUT", node(LISTS_PATH, r#"resource-lists/list[@name="friends"]/entry[@uri="sip:carol@example.com"]"#), Some(("application/xcap-el+xml", r#"<entry uri="sip:carol@example.com"/>"#))),
         ("attribute PUT", "PUT", node(LISTS_PATH, "resource-lists/list[1]/@name"), Some(("application/xcap-att+xml", "buddies"))),

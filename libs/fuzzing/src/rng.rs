@@ -14,7 +14,7 @@ impl Rng {
         Rng::new(seed ^ index.wrapping_mul(0xD6E8_FEB8_6659_FD93))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -27,7 +27,7 @@ impl Rng {
         if n == 0 {
             0
         } else {
-            (self.next() % n as u64) as usize
+            (self.next_u64() % n as u64) as usize
         }
     }
 
@@ -66,13 +66,13 @@ pub fn mutate_bytes(rng: &mut Rng, bytes: &mut Vec<u8>, tokens: &[&str]) {
             }
             3 if len > 0 => {
                 let i = rng.below(len);
-                bytes[i] = rng.next() as u8;
+                bytes[i] = rng.next_u64() as u8;
             }
             _ if !tokens.is_empty() => {
                 let token = rng.pick(tokens).as_bytes();
                 bytes.splice(at..at, token.iter().copied());
             }
-            _ => bytes.insert(at, rng.next() as u8),
+            _ => bytes.insert(at, rng.next_u64() as u8),
         }
     }
 }
@@ -91,9 +91,9 @@ mod tests {
     #[test]
     fn the_same_seed_gives_the_same_numbers() {
         let (mut a, mut b) = (Rng::for_input(7, 3), Rng::for_input(7, 3));
-        let first: Vec<u64> = (0..8).map(|_| a.next()).collect();
-        assert_eq!(first, (0..8).map(|_| b.next()).collect::<Vec<_>>());
-        assert_ne!(first, (0..8).map(|_| Rng::for_input(7, 4).next()).collect::<Vec<_>>());
+        let first: Vec<u64> = (0..8).map(|_| a.next_u64()).collect();
+        assert_eq!(first, (0..8).map(|_| b.next_u64()).collect::<Vec<_>>());
+        assert_ne!(first, (0..8).map(|_| Rng::for_input(7, 4).next_u64()).collect::<Vec<_>>());
     }
 
     #[test]

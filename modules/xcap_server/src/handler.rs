@@ -267,23 +267,24 @@ pub fn handle<S: Storage>(req: &Request, storage: &mut S) -> Response {
     }
 }
 
-/// The stored document as text, if there is one.
-fn load<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, Response> {
+/// The stored document as text, if there is one; the error is the message of a 500.
+fn load<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, String> {
     match storage.fetch(key) {
         Ok(None) => Ok(None),
         Ok(Some(StoredDoc { doc, etag })) => match String::from_utf8(doc) {
             Ok(text) => Ok(Some((text, etag))),
-            Err(_) => Err(Response::internal(format!("the stored document {} is not UTF-8", key.doc_uri))),
+            Err(_) => Err(format!("the stored document {} is not UTF-8", key.doc_uri)),
         },
-        Err(e) => Err(Response::internal(format!("reading {}: {e}", key.doc_uri))),
+        Err(e) => Err(format!("reading {}: {e}", key.doc_uri)),
     }
 }
 
-/// The stored document's entity tag alone (the text left empty), if there is one.
-fn load_etag<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, Response> {
+/// The stored document's entity tag alone (the text left empty), if there is one; the error
+/// is the message of a 500.
+fn load_etag<S: Storage>(storage: &mut S, key: &DocKey) -> Result<Option<(String, String)>, String> {
     match storage.fetch_etag(key) {
         Ok(etag) => Ok(etag.map(|e| (String::new(), e))),
-        Err(e) => Err(Response::internal(format!("reading {}: {e}", key.doc_uri))),
+        Err(e) => Err(format!("reading {}: {e}", key.doc_uri)),
     }
 }
 
@@ -308,7 +309,7 @@ fn get<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
     let (doc, etag) = match load(storage, key) {
         Ok(Some(d)) => d,
         Ok(None) => return XcapError::NotFound("no such document").into(),
-        Err(r) => return r,
+        Err(m) => return Response::internal(m),
     };
     if let Some(r) = preconditions(req, EtagMethod::Get, Some(&etag)) {
         return r;
@@ -383,7 +384,7 @@ fn put<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelector>
     let loaded = if selector.is_some() { load(storage, key) } else { load_etag(storage, key) };
     let current = match loaded {
         Ok(c) => c,
-        Err(r) => return r.into(),
+        Err(m) => return Response::internal(m).into(),
     };
     if let Some(r) = preconditions(req, EtagMethod::Put, current.as_ref().map(|(_, e)| e.as_str())) {
         return r.into();
@@ -456,7 +457,7 @@ fn delete<S: Storage>(req: &Request, uri: &XcapUri, selector: Option<&NodeSelect
     let (doc, etag) = match load(storage, key) {
         Ok(Some(d)) => d,
         Ok(None) => return Response::from(XcapError::NotFound("no such document")).into(),
-        Err(r) => return r.into(),
+        Err(m) => return Response::internal(m).into(),
     };
     if let Some(r) = preconditions(req, EtagMethod::Delete, Some(&etag)) {
         return r.into();
