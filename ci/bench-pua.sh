@@ -49,7 +49,9 @@ window=${WINDOW:-32}
 shm_records=${SHM_RECORDS:-10000}
 cycles=${CYCLES:-100000}
 out_md=${OUT:-"$top/target/bench-pua.md"}
-shm_mb=1024 # transactions wait 5 s in tm after their reply: ~50,000 of them at 10,000/s
+# Transactions wait 5 s in tm after their reply, about 10 KB each: at 28,000 PUBLISH/s (ours in
+# the cycles on a quiet machine) some 140,000 of them, 1.4 GB, which a 1 GB pool could not hold.
+shm_mb=3072
 
 need_tools kamailio kamcmd sipp sqlite3 python3
 need_stock pua
