@@ -7,7 +7,8 @@
 #
 # Without arguments it runs every tests/*_e2e.rs except package_e2e (it builds and installs the
 # release Debian package: the same code, and minutes of building) and db_outage_e2e (it bounds
-# the latency of requests during a database outage, which a server under valgrind cannot keep).
+# the latency of requests during a database outage, which a server under valgrind cannot keep)
+# and soak_e2e (ci/soak.sh starts its servers itself, not through the harness's wrapper).
 # Tests that bound a latency themselves fail under valgrind too: the report lists each binary's
 # failures, and the exit status does not depend on them (a crash shows as a memcheck error).
 #
@@ -43,7 +44,7 @@ else
     tests=()
     for f in tests/*_e2e.rs; do
         t=$(basename "$f" .rs)
-        case "$t" in package_e2e | db_outage_e2e) continue ;; esac
+        case "$t" in package_e2e | db_outage_e2e | soak_e2e) continue ;; esac
         tests+=("$t")
     done
 fi
