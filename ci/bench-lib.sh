@@ -204,10 +204,11 @@ tm_idle() {
         [ "$(field current <<<"$st")" = 0 ] && [ "$(field waiting <<<"$st")" = 0 ] && return 0
         sleep 0.1
     done
-    local short
-    short=$(grep -c 'could not allocate shared memory' "${DIR[$s]}/kamailio.log")
-    [ "$short" = 0 ] || short="; the log has $short shm allocation failures: the pool (-m) is too small for the load"
-    die "$s: tm still holds transactions after $limit s: $(tr -d '\n\t' <<<"$st")${short#0}"
+    local msg short
+    msg="$s: tm still holds transactions after $limit s: $(tr -d '\n\t' <<<"$st")"
+    short=$(grep -c 'could not allocate shared memory' "${DIR[$s]}/kamailio.log" || true)
+    [ "${short:-0}" = 0 ] || msg+="; the log has $short shm allocation failures: the pool (-m) is too small for the load"
+    die "$msg"
 }
 
 # log_errors server: how many ERROR/CRITICAL/BUG/ALERT lines the server's Kamailio log has.
